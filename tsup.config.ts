@@ -1,0 +1,25 @@
+import { defineConfig } from "tsup";
+
+// One build per module format from the hand-written sources in
+// bindings/node/ts. Code splitting in both formats puts each shared module
+// (AuthError in particular) in one chunk, so an AuthError thrown through one
+// entry point is `instanceof` the class exported by another of the same format.
+export default defineConfig({
+  entry: {
+    index: "bindings/node/ts/index.ts",
+    client: "bindings/node/ts/client.ts",
+    "adapters/sqlite": "bindings/node/ts/adapters/sqlite.ts",
+  },
+  format: ["esm", "cjs"],
+  outDir: "dist",
+  platform: "node",
+  target: "node20",
+  splitting: true,
+  // Defines `import.meta.url` in the CommonJS build. The native loader reads it
+  // only where `__filename` is missing, but esbuild warns about it otherwise.
+  shims: true,
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  tsconfig: "tsconfig.json",
+});
