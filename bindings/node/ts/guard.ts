@@ -1,0 +1,98 @@
+import { describe } from "./convert.js";
+import { callNative, toAuthError } from "./errors.js";
+import { eventCallbackFor } from "./events.js";
+import { fetchDispatchFor } from "./http.js";
+import { nativeClass } from "./native.js";
+import type { NativeGuard, NativeGuardOptions, NativeStorage } from "./native-types.js";
+import { storageBinding } from "./storage.js";
+import type { Guard, GuardEvent, GuardOptions, ServiceIdentity } from "./types.js";
+import {
+  optionalFunction,
+  optionalNumber,
+  optionalObject,
+  optionalString,
+  optionalStringArray,
+  requireObject,
+  requireString,
+  requireStringArray,
+  requireUrl,
+} from "./validate.js";
+
+/**
+ * Creates a verifier of access tokens. The JWKS is fetched with
+ * `globalThis.fetch` on first use. Throws a `TypeError` for invalid options.
+ */
+export function createGuard(options: GuardOptions): Guard {
+  const [nativeOptions, nativeStorage] = nativeGuardOptions(options);
+  const NativeGuardClass = nativeClass("NativeGuard");
+  let native: NativeGuard;
+  try {
+    native = new NativeGuardClass(nativeOptions, nativeStorage);
+  } catch (error) {
+    throw toAuthError(error);
+  }
+
+  const verify = (token: string): Promise<ServiceIdentity> =>
+    callNative(() => {
+      // A missing header often arrives as `undefined`. The addon rejects it
+      // with `missing_token` (401), as it does an empty string.
+      if (token === undefined || token === null) {
+        return native.verify("");
+      }
+      if (typeof token !== "string") {
+        throw new TypeError(`verify() expects the token as a string, got ${describe(token)}`);
+      }
+      return native.verify(token);
+    });
+
+  return { verify };
+}
+
+/** Checks the options and converts them to the native constructor's two arguments. */
+function nativeGuardOptions(options: GuardOptions): [NativeGuardOptions, NativeStorage | null] {
+  requireObject(options, "createGuard options");
+
+  const hooks = optionalObject(options.hooks, "options.hooks");
+  const onEvent = optionalFunction<(event: GuardEvent) => void | Promise<void>>(
+    hooks?.onEvent,
+    "options.hooks.onEvent",
+  );
+  const issuer = requireString(options.issuer, "options.issuer");
+  const { storage, storageDispatch } =
+    options.storage === undefined ? {} : storageBinding(options.storage, "options.storage");
+
+  const nativeOptions: NativeGuardOptions = {
+    issuer,
+    jwksUrl: options.jwksUrl === undefined ? undefined : requireUrl(options.jwksUrl, "options.jwksUrl"),
+    audience: audienceList(options.audience),
+    scopes: optionalStringArray(options.scopes, "options.scopes"),
+    env: optionalString(options.env, "options.env"),
+    clockTolerance: optionalNumber(options.clockTolerance, "options.clockTolerance", 0, "seconds"),
+    storageDispatch,
+    onEvent: onEvent && eventCallbackFor(onEvent, "guard hooks.onEvent"),
+    fetchDispatch: fetchDispatchFor(() => globalThis.fetch),
+  };
+  return [nativeOptions, storage ?? null];
+}
+
+/**
+ * Normalizes `audience` to a list. An empty string or list is rejected rather
+ * than read as "no audience check", which would accept tokens for any audience.
+ */
+function audienceList(audience: unknown): string[] | undefined {
+  if (audience === undefined) {
+    return undefined;
+  }
+  if (typeof audience === "string") {
+    return [requireString(audience, "options.audience")];
+  }
+
+  if (!Array.isArray(audience)) {
+    throw new TypeError(`options.audience must be a string or an array of strings, got ${describe(audience)}`);
+  }
+  const list = requireStringArray(audience, "options.audience");
+  if (list.length === 0) {
+    throw new TypeError("options.audience must not be an empty array; leave it out to skip the audience check");
+  }
+  return list;
+}
