@@ -126,7 +126,7 @@ function cacheDispatchFor(cache: ClientTokenCache): CacheDispatch {
         await cache.delete(key);
         return "null";
       default:
-        throw new Error(`unknown token cache operation ${JSON.stringify(op)}`);
+        throw new Error(`unknown token cache operation ${describe(op)}`);
     }
   };
 }

@@ -216,8 +216,10 @@ const METHOD_CONVERSIONS: Record<StorageMethod, MethodConversion> = {
  */
 export function storageDispatchFor(adapter: StorageAdapter): StorageDispatch {
   return async (method, argsJson) => {
-    if (!Object.hasOwn(METHOD_CONVERSIONS, method)) {
-      throw new Error(`unknown storage method ${JSON.stringify(method)}`);
+    // describe() keeps the message short: a wrong call could pass records
+    // with secret hashes here, and they must not end up in an error message.
+    if (typeof method !== "string" || !Object.hasOwn(METHOD_CONVERSIONS, method)) {
+      throw new Error(`unknown storage method ${describe(method)}`);
     }
     const conversion = METHOD_CONVERSIONS[method as StorageMethod];
 
