@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs every test of the repository, in this order:
+#   install   npm ci, unless node_modules already matches package-lock.json
+#   build     npm run build: the native addon (release) and dist/
+#   rust      cargo test --workspace --locked
+#   node      node --test --test-reporter=spec tests/node/
+#   bun       bun test tests/bun/, with the Bun binary from the `bun` npm package
+#   demo      node examples/demo/demo.mjs
+#
+# Stops at the first stage that fails, names it, and exits with its status.
+# The Rust build and the npm cache are kept outside the clone (see
+# scripts/lib.sh), so a second run only rebuilds what changed.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+STAGE_NAMES=()
+STAGE_RESULTS=()
+RUN_START=$SECONDS
+
+print_summary() {
+  echo
+  echo "==> Summary"
+  local i
+  for i in "${!STAGE_NAMES[@]}"; do
+    printf '    %-8s %s\n' "${STAGE_NAMES[$i]}" "${STAGE_RESULTS[$i]}"
+  done
+  printf '    total    %ss\n' "$((SECONDS - RUN_START))"
+}
+
+# Runs one stage: `stage NAME COMMAND...`. On failure, prints the summary
+# and exits with the command's status.
+stage() {
+  local name="$1"
+  shift
+  log "$name: $*"
+
+  local started=$SECONDS status=0
+  "$@" || status=$?
+  local elapsed=$((SECONDS - started))
+
+  STAGE_NAMES+=("$name")
+  if [ "$status" -eq 0 ]; then
+    STAGE_RESULTS+=("passed (${elapsed}s)")
+    return 0
+  fi
+
+  STAGE_RESULTS+=("FAILED with exit status $status (${elapsed}s)")
+  print_summary
+  printf '\nERROR: stage "%s" failed: %s\n' "$name" "$*" >&2
+  exit "$status"
+}
+
+check_toolchains
+echo "node $(node --version), npm $(npm --version), $(cargo --version)"
+echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+echo "npm_config_cache=$npm_config_cache"
+
+stage install install_node_modules
+stage build build_package
+stage rust cargo test --workspace --locked
+stage node node --test --test-reporter=spec tests/node/
+stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
+stage demo node examples/demo/demo.mjs
+
+print_summary
+echo
+echo "All test stages passed."
