@@ -215,14 +215,9 @@ impl ClientInner {
         }
         let (token, expires_in) = self.request_token().await?;
 
-        let now = Timestamp::now().as_millis();
-        let skew = self.options.refresh_skew_seconds as i64;
-        let lifetime = expires_in.unwrap_or(60);
-        // A token that lives shorter than the skew is reused for half its life.
-        let usable = if lifetime > skew { lifetime - skew } else { lifetime / 2 };
         let entry = CachedToken {
+            refresh_at: refresh_time(&token, expires_in, self.options.refresh_skew_seconds),
             token: token.clone(),
-            refresh_at: now + usable * 1000,
         };
         self.cache.set(&self.cache_key, &entry).await?;
         Ok(token)
@@ -296,6 +291,27 @@ impl ClientInner {
             .and_then(Value::as_f64)
             .map(|seconds| seconds as i64);
         Ok((token.to_owned(), expires_in))
+    }
+}
+
+/// When to replace a token: `refresh_skew_seconds` before it expires. The expiry is the
+/// token's `exp` claim when it has one (read without verification, only to schedule),
+/// else `expires_in` from the response, else 60 seconds. A token that lives shorter than
+/// the skew is reused for half its remaining life.
+fn refresh_time(token: &str, expires_in: Option<i64>, refresh_skew_seconds: u64) -> i64 {
+    let now = Timestamp::now().as_millis();
+    let expires_at = crate::jwt::decode_unverified(token)
+        .ok()
+        .and_then(|decoded| decoded.claims.get("exp").and_then(Value::as_f64))
+        .map(|exp| (exp * 1000.0) as i64)
+        .unwrap_or_else(|| now + expires_in.unwrap_or(60) * 1000);
+
+    let skew = refresh_skew_seconds as i64 * 1000;
+    let remaining = expires_at - now;
+    if remaining > skew {
+        expires_at - skew
+    } else {
+        now + remaining.max(0) / 2
     }
 }
 

@@ -5,7 +5,7 @@
 //! so that type conversions (such as `Date`) stay in one place in TypeScript.
 
 use async_trait::async_trait;
-use napi::bindgen_prelude::Promise;
+use napi::bindgen_prelude::{FnArgs, Promise};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use serde::de::DeserializeOwned;
@@ -18,12 +18,20 @@ use trustline::storage::{ClientUpdate, RevokedToken, ServiceClient, SigningKeyRe
 use trustline::{Error, ErrorKind, Result, Timestamp};
 
 /// `(method, argsJson) => Promise<resultJson>`; weak, so it never keeps the process alive.
-pub type StorageDispatch = ThreadsafeFunction<(String, String), Promise<String>, (String, String), Status, false, true>;
+/// `FnArgs` passes the tuple as separate arguments; a bare tuple would arrive as one array.
+pub type StorageDispatch =
+    ThreadsafeFunction<FnArgs<(String, String)>, Promise<String>, FnArgs<(String, String)>, Status, false, true>;
 /// `(requestJson) => Promise<responseJson>`.
 pub type FetchDispatch = ThreadsafeFunction<String, Promise<String>, String, Status, false, true>;
 /// `(op, key, valueJson) => Promise<resultJson>`.
-pub type CacheDispatch =
-    ThreadsafeFunction<(String, String, String), Promise<String>, (String, String, String), Status, false, true>;
+pub type CacheDispatch = ThreadsafeFunction<
+    FnArgs<(String, String, String)>,
+    Promise<String>,
+    FnArgs<(String, String, String)>,
+    Status,
+    false,
+    true,
+>;
 /// `(eventJson) => void`.
 pub type EventDispatch = ThreadsafeFunction<String, (), String, Status, false, true>;
 
@@ -45,7 +53,7 @@ impl JsStorage {
         let what = format!("the storage adapter's {method}()");
         let promise = self
             .dispatch
-            .call_async_catch((method.to_owned(), args.to_string()))
+            .call_async_catch((method.to_owned(), args.to_string()).into())
             .await
             .map_err(|error| callback_failed(ErrorKind::Storage, &what, &error))?;
         let text = promise
@@ -193,7 +201,7 @@ impl JsTokenCache {
         let failed = |error: napi::Error| callback_failed(ErrorKind::TokenRequestFailed, &what, &error);
         let promise = self
             .dispatch
-            .call_async_catch((op.to_owned(), key.to_owned(), value))
+            .call_async_catch((op.to_owned(), key.to_owned(), value).into())
             .await
             .map_err(failed)?;
         let text = promise.await.map_err(failed)?;

@@ -26,7 +26,8 @@ pub const DEFAULT_CLOCK_TOLERANCE: u64 = 5;
 /// Options of a guard.
 #[derive(Clone)]
 pub struct GuardOptions {
-    /// The expected `iss` claim.
+    /// The expected `iss` claim, compared exactly; a trailing slash in it is optional
+    /// in tokens.
     pub issuer: String,
     /// Where the JWKS is; default `{issuer}/.well-known/jwks.json`.
     pub jwks_url: Option<String>,
@@ -83,6 +84,8 @@ pub struct Guard {
 
 struct GuardInner {
     options: GuardOptions,
+    /// The issuer as configured, before its trailing slash was removed.
+    configured_issuer: String,
     transport: Arc<dyn HttpTransport>,
     jwks: JwksCache,
 }
@@ -109,6 +112,7 @@ enum SignatureCheck {
 impl Guard {
     /// Creates a guard that fetches the JWKS through `transport`.
     pub fn new(mut options: GuardOptions, transport: Arc<dyn HttpTransport>) -> Result<Self> {
+        let configured_issuer = options.issuer.trim().to_owned();
         options.issuer = normalize_issuer(&options.issuer)?;
         let jwks_url = match &options.jwks_url {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.clone(),
@@ -125,6 +129,7 @@ impl Guard {
         Ok(Self {
             inner: Arc::new(GuardInner {
                 jwks: JwksCache::new(jwks_url),
+                configured_issuer,
                 options,
                 transport,
             }),
@@ -135,7 +140,8 @@ impl Guard {
     /// env, and with storage the client, the `jti` and the cutoff.
     pub async fn verify(&self, token: &str) -> Result<ServiceIdentity> {
         let inner = &self.inner;
-        let result = inner.verify(token).await;
+        let mut signed_subject = None;
+        let result = inner.verify(token, &mut signed_subject).await;
         let issuer = &inner.options.issuer;
         let event = match &result {
             Ok(identity) => Event::new("token.verified", issuer, Outcome::Success)
@@ -143,9 +149,15 @@ impl Guard {
                 .audience(audience_claim(&identity.raw))
                 .metadata("scopes", identity.scopes.clone())
                 .metadata("jti", identity.raw.get("jti").cloned().unwrap_or(Value::Null)),
-            Err(error) => Event::new("token.verification_failed", issuer, Outcome::Failure)
-                .reason(error.code())
-                .metadata("message", error.message()),
+            Err(error) => {
+                let mut event = Event::new("token.verification_failed", issuer, Outcome::Failure)
+                    .reason(error.code())
+                    .metadata("message", error.message());
+                // Only a subject under a valid signature is named: an unsigned one is
+                // whatever the sender wrote.
+                event.client_id = signed_subject;
+                event
+            }
         };
         emit(&inner.options.on_event, event);
         result
@@ -153,7 +165,7 @@ impl Guard {
 }
 
 impl GuardInner {
-    async fn verify(&self, token: &str) -> Result<ServiceIdentity> {
+    async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<ServiceIdentity> {
         let token = token.trim();
         if token.is_empty() {
             return Err(Error::new(ErrorKind::MissingToken, "the bearer token is missing"));
@@ -189,6 +201,7 @@ impl GuardInner {
         }
 
         let claims = unverified.claims;
+        *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
         self.check_claims(&claims)?;
         if let Some(storage) = &self.options.storage {
             check_storage(storage.as_ref(), &claims).await?;
@@ -226,7 +239,7 @@ impl GuardInner {
         let tolerance = options.clock_tolerance as f64;
 
         match claims.get("iss").and_then(Value::as_str) {
-            Some(issuer) if issuer.trim_end_matches('/') == options.issuer => {}
+            Some(issuer) if issuer == options.issuer || issuer == self.configured_issuer => {}
             Some(issuer) => {
                 return Err(Error::new(
                     ErrorKind::InvalidIssuer,
