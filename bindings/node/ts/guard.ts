@@ -20,7 +20,9 @@ import {
 
 /**
  * Creates a verifier of access tokens. The JWKS is fetched with
- * `globalThis.fetch` on first use. Throws a `TypeError` for invalid options.
+ * `globalThis.fetch` on first use. Throws a `TypeError` for an option of the
+ * wrong type, and an `AuthError` with code `invalid_argument` for a value the
+ * core rejects.
  */
 export function createGuard(options: GuardOptions): Guard {
   const [nativeOptions, nativeStorage] = nativeGuardOptions(options);
@@ -32,18 +34,28 @@ export function createGuard(options: GuardOptions): Guard {
     throw toAuthError(error);
   }
 
-  const verify = (token: string): Promise<ServiceIdentity> =>
-    callNative(() => {
-      // A missing header often arrives as `undefined`. The addon rejects it
-      // with `missing_token` (401), as it does an empty string.
-      if (token === undefined || token === null) {
-        return native.verify("");
+  const verify = (token: string): Promise<ServiceIdentity> => {
+    // A missing header often arrives as `undefined`. The addon rejects it
+    // with `missing_token` (401), as it does an empty string.
+    if (token === undefined || token === null) {
+      token = "";
+    }
+    if (typeof token !== "string") {
+      return Promise.reject(new TypeError(`verify() expects the token as a string, got ${describe(token)}`));
+    }
+
+    // With the JWKS cached and no remote storage, the addon verifies on this
+    // thread; otherwise it returns null and the async path does the I/O.
+    try {
+      const identity = native.verifyLocal(token);
+      if (identity !== null) {
+        return Promise.resolve(identity);
       }
-      if (typeof token !== "string") {
-        throw new TypeError(`verify() expects the token as a string, got ${describe(token)}`);
-      }
-      return native.verify(token);
-    });
+    } catch (error) {
+      return Promise.reject(toAuthError(error));
+    }
+    return callNative(() => native.verify(token));
+  };
 
   return { verify };
 }

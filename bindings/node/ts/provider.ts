@@ -32,7 +32,9 @@ const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["ES256", "RS256"];
 /**
  * Creates the token issuer: an HTTP handler for the token and JWKS endpoints
  * and the admin API for clients, keys and revocations. Throws a `TypeError`
- * for invalid options.
+ * for an option of the wrong type, and an `AuthError` with code
+ * `invalid_argument` for a value the core rejects, such as an issuer that is
+ * not an absolute http(s) URL.
  */
 export function createProvider(options: ProviderOptions): Provider {
   const [nativeOptions, nativeStorage] = nativeProviderOptions(options);
