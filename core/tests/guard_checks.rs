@@ -222,3 +222,31 @@ async fn unreachable_jwks_is_jwks_fetch_failed() {
     assert_eq!(error.code(), "jwks_fetch_failed");
     assert_eq!(error.status(), 401);
 }
+
+#[tokio::test]
+async fn local_verification_needs_a_cached_jwks() {
+    let storage = Arc::new(MemoryStorage::new());
+    let provider = Provider::new(ProviderOptions::new(ISSUER), storage.clone()).expect("provider");
+    let created = provider.create_client("a", &[]).await.expect("create");
+    let token = access_token(&request_token(&provider, &created.client_id, created.client_secret.expose(), "grant_type=client_credentials").await);
+    let mut options = GuardOptions::new(ISSUER);
+    options.storage = Some(storage.clone());
+    let guard = Guard::new(options, ProviderTransport::new(provider.clone())).expect("guard");
+
+    assert!(guard.verify_local(&token).is_none(), "no JWKS cached yet");
+    assert_eq!(
+        guard.verify_local("").expect("decided locally").expect_err("empty").code(),
+        "missing_token"
+    );
+    guard.verify(&token).await.expect("valid");
+    let identity = guard.verify_local(&token).expect("decided locally").expect("valid");
+    assert_eq!(identity.client_id, created.client_id);
+
+    let jti = decode_part(&token, 1)["jti"].as_str().expect("jti").to_owned();
+    provider.revoke_token(&jti, Timestamp::now().plus_seconds(60)).await.expect("revoke");
+    let error = guard.verify_local(&token).expect("decided locally").expect_err("revoked");
+    assert_eq!(error.code(), "invalid_token");
+
+    let forged = sign_with_foreign_key("unknown-kid", &claims_of(&token));
+    assert!(guard.verify_local(&forged).is_none(), "an unknown kid needs a refetch");
+}

@@ -212,6 +212,8 @@ export interface NativeServiceIdentity {
 
 export interface NativeGuard {
   verify(token: string): Promise<NativeServiceIdentity>;
+  /** Verifies without I/O when possible; `null` means "use verify". Throws on a failed check. */
+  verifyLocal(token: string): NativeServiceIdentity | null;
 }
 
 export interface NativeGuardClass {

@@ -6,6 +6,7 @@ mod jwks;
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 pub use jwks::{FETCH_TIMEOUT, JWKS_TTL, REFETCH_COOLDOWN};
@@ -139,11 +140,118 @@ impl Guard {
     /// Verifies a token: signature, `iss`, `exp`, `nbf`, `iat`, `sub`, audience, scopes,
     /// env, and with storage the client, the `jti` and the cutoff.
     pub async fn verify(&self, token: &str) -> Result<ServiceIdentity> {
-        let inner = &self.inner;
         let mut signed_subject = None;
-        let result = inner.verify(token, &mut signed_subject).await;
-        let issuer = &inner.options.issuer;
-        let event = match &result {
+        let result = self.inner.verify(token, &mut signed_subject).await;
+        self.inner.report(&result, signed_subject);
+        result
+    }
+
+    /// Verifies a token on the calling thread when no I/O is needed: the JWKS is cached
+    /// and has the token's key, and storage is absent or in this process. Returns `None`
+    /// otherwise; then call [`Guard::verify`]. Both apply the same checks.
+    pub fn verify_local(&self, token: &str) -> Option<Result<ServiceIdentity>> {
+        let mut signed_subject = None;
+        let result = self.inner.verify_local(token, &mut signed_subject)?;
+        self.inner.report(&result, signed_subject);
+        Some(result)
+    }
+}
+
+/// A token split and parsed, with its header read.
+struct ParsedToken<'a> {
+    token: UnverifiedToken<'a>,
+    algorithm: Algorithm,
+    key_id: Option<String>,
+}
+
+fn parse_token(token: &str) -> Result<ParsedToken<'_>> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Error::new(ErrorKind::MissingToken, "the bearer token is missing"));
+    }
+    let unverified = jwt::decode_unverified(token)?;
+    let (algorithm, key_id) = read_header(&unverified)?;
+    let key_id = key_id.map(str::to_owned);
+    Ok(ParsedToken {
+        token: unverified,
+        algorithm,
+        key_id,
+    })
+}
+
+impl GuardInner {
+    async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<ServiceIdentity> {
+        let parsed = parse_token(token)?;
+
+        let keys = self.key_set().await?;
+        let mut check = check_signature(&keys, &parsed);
+        if matches!(check, SignatureCheck::Missing | SignatureCheck::Invalid) {
+            let mut report = None;
+            let refetched = self.jwks.refetch_after_miss(self.transport.as_ref(), &keys, &mut report).await;
+            self.report_refresh(report);
+            if let Ok(Some(newer)) = refetched {
+                check = check_signature(&newer, &parsed);
+            }
+        }
+        self.finish(parsed, check, signed_subject).await
+    }
+
+    /// Verifies without I/O, or returns `None` when that is not possible: the JWKS is
+    /// not cached or lacks the key, or the storage must be awaited.
+    fn verify_local(&self, token: &str, signed_subject: &mut Option<String>) -> Option<Result<ServiceIdentity>> {
+        let parsed = match parse_token(token) {
+            Ok(parsed) => parsed,
+            Err(error) => return Some(Err(error)),
+        };
+        let keys = self.jwks.fresh()?;
+        let check = check_signature(&keys, &parsed);
+        if matches!(check, SignatureCheck::Missing | SignatureCheck::Invalid) {
+            return None;
+        }
+        if self.options.storage.as_ref().is_some_and(|storage| !storage.is_local()) {
+            return None;
+        }
+        // Local storage completes its futures on the first poll.
+        self.finish(parsed, check, signed_subject).now_or_never()
+    }
+
+    /// Turns the signature check into a result, then checks claims and storage.
+    async fn finish(
+        &self,
+        parsed: ParsedToken<'_>,
+        check: SignatureCheck,
+        signed_subject: &mut Option<String>,
+    ) -> Result<ServiceIdentity> {
+        let algorithm = parsed.algorithm;
+        match check {
+            SignatureCheck::Valid => {}
+            SignatureCheck::Missing => {
+                return Err(Error::invalid_token(match &parsed.key_id {
+                    Some(key_id) => format!("no key with id {key_id:?} in the issuer's JWKS"),
+                    None => "no key in the issuer's JWKS verifies the token signature".to_owned(),
+                }))
+            }
+            SignatureCheck::Invalid => return Err(Error::invalid_token("the token signature is invalid")),
+            SignatureCheck::WrongKeyType => {
+                return Err(Error::invalid_token(format!(
+                    "the token's alg {algorithm} does not match the type of key {:?}",
+                    parsed.key_id.as_deref().unwrap_or("")
+                )))
+            }
+        }
+
+        let claims = parsed.token.claims;
+        *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        self.check_claims(&claims)?;
+        if let Some(storage) = &self.options.storage {
+            check_storage(storage.as_ref(), &claims).await?;
+        }
+        Ok(identity(claims))
+    }
+
+    fn report(&self, result: &Result<ServiceIdentity>, signed_subject: Option<String>) {
+        let issuer = &self.options.issuer;
+        let event = match result {
             Ok(identity) => Event::new("token.verified", issuer, Outcome::Success)
                 .client(&identity.client_id)
                 .audience(audience_claim(&identity.raw))
@@ -159,54 +267,7 @@ impl Guard {
                 event
             }
         };
-        emit(&inner.options.on_event, event);
-        result
-    }
-}
-
-impl GuardInner {
-    async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<ServiceIdentity> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(Error::new(ErrorKind::MissingToken, "the bearer token is missing"));
-        }
-        let unverified = jwt::decode_unverified(token)?;
-        let (algorithm, key_id) = read_header(&unverified)?;
-
-        let keys = self.key_set().await?;
-        let mut check = check_signature(&keys, algorithm, key_id, &unverified);
-        if matches!(check, SignatureCheck::Missing | SignatureCheck::Invalid) {
-            let mut report = None;
-            let refetched = self.jwks.refetch_after_miss(self.transport.as_ref(), &keys, &mut report).await;
-            self.report_refresh(report);
-            if let Ok(Some(newer)) = refetched {
-                check = check_signature(&newer, algorithm, key_id, &unverified);
-            }
-        }
-        match check {
-            SignatureCheck::Valid => {}
-            SignatureCheck::Missing => {
-                return Err(Error::invalid_token(match key_id {
-                    Some(key_id) => format!("no key with id {key_id:?} in the issuer's JWKS"),
-                    None => "no key in the issuer's JWKS verifies the token signature".to_owned(),
-                }))
-            }
-            SignatureCheck::Invalid => return Err(Error::invalid_token("the token signature is invalid")),
-            SignatureCheck::WrongKeyType => {
-                return Err(Error::invalid_token(format!(
-                    "the token's alg {algorithm} does not match the type of key {:?}",
-                    key_id.unwrap_or("")
-                )))
-            }
-        }
-
-        let claims = unverified.claims;
-        *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        self.check_claims(&claims)?;
-        if let Some(storage) = &self.options.storage {
-            check_storage(storage.as_ref(), &claims).await?;
-        }
-        Ok(identity(claims))
+        emit(&self.options.on_event, event);
     }
 
     async fn key_set(&self) -> Result<Arc<KeySet>> {
@@ -338,7 +399,8 @@ fn read_header<'a>(token: &'a UnverifiedToken<'_>) -> Result<(Algorithm, Option<
     Ok((algorithm, key_id))
 }
 
-fn check_signature(keys: &KeySet, algorithm: Algorithm, key_id: Option<&str>, token: &UnverifiedToken<'_>) -> SignatureCheck {
+fn check_signature(keys: &KeySet, parsed: &ParsedToken<'_>) -> SignatureCheck {
+    let (algorithm, key_id, token) = (parsed.algorithm, parsed.key_id.as_deref(), &parsed.token);
     let mut outcome = SignatureCheck::Missing;
     for key in keys.find(key_id) {
         if key.algorithm() != algorithm {

@@ -37,6 +37,10 @@ impl MemoryStorage {
 
 #[async_trait]
 impl Storage for MemoryStorage {
+    fn is_local(&self) -> bool {
+        true
+    }
+
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>> {
         Ok(self.state().clients.iter().find(|client| client.client_id == client_id).cloned())
     }

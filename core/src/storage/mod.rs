@@ -27,6 +27,13 @@ use crate::time::Timestamp;
 /// that must report unknown ids look the client up first.
 #[async_trait]
 pub trait Storage: Send + Sync {
+    /// Whether every method completes without waiting on I/O outside this process (its
+    /// futures are ready when first polled), so the guard may call it on the caller's
+    /// thread. Default `false`.
+    fn is_local(&self) -> bool {
+        false
+    }
+
     /// Looks a client up by its `clientId`.
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>>;
     /// Inserts a new client.

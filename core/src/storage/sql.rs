@@ -63,6 +63,11 @@ pub type SqlRow = Vec<SqlValue>;
 pub trait SqlExecutor: Send + Sync {
     /// The dialect of the queries this executor accepts.
     fn dialect(&self) -> SqlDialect;
+    /// Whether statements complete on the calling thread (an embedded database), so that
+    /// their futures are ready when first polled. Default `false`.
+    fn is_local(&self) -> bool {
+        false
+    }
     /// Runs a statement and returns the number of rows it changed.
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64>;
     /// Runs a query and returns its rows.
@@ -386,6 +391,10 @@ fn read_signing_key(row: &SqlRow, table: &str) -> Result<SigningKeyRecord> {
 
 #[async_trait]
 impl Storage for SqlStorage {
+    fn is_local(&self) -> bool {
+        self.executor.is_local()
+    }
+
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>> {
         let sql = format!(
             "SELECT {} FROM {} WHERE client_id = {}",

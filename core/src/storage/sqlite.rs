@@ -83,6 +83,10 @@ impl SqlExecutor for SqliteExecutor {
         SqlDialect::Sqlite
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64> {
         let connection = self.connection();
         let mut statement = connection.prepare_cached(sql).map_err(query_failed)?;
