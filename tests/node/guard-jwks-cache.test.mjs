@@ -7,8 +7,9 @@ import { describe, test } from "node:test";
 import { createGuard } from "trustline";
 
 import { startJwksServer } from "./helpers/http.mjs";
-import { generateSigningKey, signJwt, validClaims } from "./helpers/jwt.mjs";
-import { assertAuthError } from "./helpers/setup.mjs";
+import { decodeJwt, generateSigningKey, signJwt, validClaims } from "./helpers/jwt.mjs";
+import { issueToken } from "./helpers/oauth.mjs";
+import { assertAuthError, startProvider, storageKinds } from "./helpers/setup.mjs";
 
 const ISSUER = "https://auth.jwks-cache-tests.trustline.test";
 
@@ -68,6 +69,19 @@ describe("guard jwks cache", () => {
     assert.equal(jwks.fetches, 2, "the refreshed JWKS is cached");
   });
 
+  test("failed signature refetches once", async (t) => {
+    // The issuer replaced the key material behind "key-1".
+    const { jwks, guard } = await setup(t);
+    await guard.verify(signWith(first));
+    const replacement = generateSigningKey("ES256", "key-1");
+
+    jwks.document = { keys: [replacement.jwk] };
+    const identity = await guard.verify(signWith(replacement));
+
+    assert.ok(identity, "token signed with the replaced key verifies");
+    assert.equal(jwks.fetches, 2);
+  });
+
   test("unknown kid stream refetches boundedly", async (t) => {
     const { jwks, guard } = await setup(t);
     await guard.verify(signWith(first));
@@ -101,5 +115,23 @@ describe("guard jwks cache", () => {
 
     assert.ok(results.every((result) => result.status === "rejected"), "all forged tokens rejected");
     assert.ok(jwks.fetches <= 2, `20 concurrent unknown kids caused ${jwks.fetches} fetches`);
+  });
+});
+
+describe("guard and provider key rotation", () => {
+  test("live guard accepts tokens of the new key", async (t) => {
+    const ctx = await startProvider(t, { storage: storageKinds[0].create() });
+    const credentials = await ctx.provider.clients.create({ name: "orders-api", scopes: ["read:orders"] });
+    const guard = createGuard({ issuer: ctx.issuer });
+    const before = await issueToken(ctx.tokenUrl, credentials);
+    await guard.verify(before);
+
+    await ctx.provider.keys.rotate();
+    const after = await issueToken(ctx.tokenUrl, credentials);
+
+    assert.notEqual(decodeJwt(after).header.kid, decodeJwt(before).header.kid);
+    assert.equal((await guard.verify(after)).clientId, credentials.clientId);
+    assert.equal((await guard.verify(before)).clientId, credentials.clientId, "old key still verifies in the overlap");
+    assert.equal(ctx.server.count("/.well-known/jwks.json"), 2);
   });
 });

@@ -107,6 +107,38 @@ for (const kind of storageKinds) {
       assert.equal((await guard.verify(fresh)).clientId, credentials.clientId);
     });
 
+    test("revoke applies after a cached verify", async (t) => {
+      const { provider, guard, issue } = await setup(t, kind.create());
+      const token = await issue();
+      await guard.verify(token);
+
+      await provider.tokens.revoke(decodeJwt(token).payload.jti, new Date(Date.now() + 60_000));
+
+      await assertAuthError(guard.verify(token), "invalid_token", 401);
+    });
+
+    test("disable applies after a cached verify", async (t) => {
+      const { provider, guard, issue, credentials } = await setup(t, kind.create());
+      const token = await issue();
+      await guard.verify(token);
+
+      await provider.clients.disable(credentials.clientId);
+      await assertAuthError(guard.verify(token), "invalid_token", 401);
+
+      await provider.clients.enable(credentials.clientId);
+      assert.equal((await guard.verify(token)).clientId, credentials.clientId);
+    });
+
+    test("cutoff applies after a cached verify", async (t) => {
+      const { provider, guard, issue, credentials } = await setup(t, kind.create());
+      const token = await issue();
+      await guard.verify(token);
+
+      await provider.clients.invalidateTokensBefore(credentials.clientId, new Date(Date.now() + 60_000));
+
+      await assertAuthError(guard.verify(token), "invalid_token", 401);
+    });
+
     test("guard without storage ignores revocation", async (t) => {
       const { provider, issuer, issue, credentials } = await setup(t, kind.create());
       const token = await issue();

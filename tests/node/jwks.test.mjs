@@ -239,5 +239,24 @@ for (const kind of storageKinds) {
       assertPublicJwk(jwk);
       assert.ok(verifyWithJwk(token, jwk), "token verifies with the new RSA key");
     });
+
+    test("rotate with invalid PEM rejected", async (t) => {
+      const { provider, issue } = await setup(t, kind);
+      const oldKid = decodeJwt(await issue()).header.kid;
+
+      await assert.rejects(provider.keys.rotate({ privateKey: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n" }), Error);
+
+      assert.equal(decodeJwt(await issue()).header.kid, oldKid, "the old key still signs");
+    });
+
+    test("rotate with mismatched PEM rejected", async (t) => {
+      const { provider, issue } = await setup(t, kind);
+      const oldKid = decodeJwt(await issue()).header.kid;
+      const ecKey = generateSigningKey("ES256", "ec-as-rsa");
+
+      await assert.rejects(provider.keys.rotate({ algorithm: "RS256", privateKey: ecKey.privatePem }), Error);
+
+      assert.equal(decodeJwt(await issue()).header.kid, oldKid, "the old key still signs");
+    });
   });
 }

@@ -49,6 +49,19 @@ for (const kind of storageKinds) {
       assert.match(response.headers.get("content-type") ?? "", /^application\/json/);
     });
 
+    test("basic scheme is case-insensitive", async (t) => {
+      const { tokenUrl, credentials } = await setup(t, kind);
+      const encoded = basicAuth(credentials.clientId, credentials.clientSecret).slice("Basic ".length);
+
+      for (const scheme of ["basic", "BASIC"]) {
+        const response = await post(tokenUrl, "grant_type=client_credentials", {
+          ...FORM,
+          authorization: `${scheme} ${encoded}`,
+        });
+        assert.equal(response.status, 200, `${scheme}: ${response.text}`);
+      }
+    });
+
     test("post auth issues a token", async (t) => {
       const { tokenUrl, credentials } = await setup(t, kind);
 

@@ -11,6 +11,7 @@ import { AuthError, createProvider, memoryStorage } from "trustline";
 import { sqliteStorage } from "trustline/adapters/sqlite";
 
 import { startServer } from "./http.mjs";
+import { jsStorage } from "./js-storage.mjs";
 
 const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), "trustline-node-tests-"));
 process.on("exit", () => fs.rmSync(tempRoot, { recursive: true, force: true }));
@@ -25,10 +26,15 @@ export function tempPath(name = "trustline.sqlite") {
   return path.join(dir, name);
 }
 
-/** The storage backends each suite runs on; `create()` returns a new, empty storage. */
+/**
+ * The storage backends each suite runs on; `create()` returns a new, empty
+ * storage. "js" is a user-written StorageAdapter object, which the package
+ * must call like its own adapters.
+ */
 export const storageKinds = [
   { name: "memory", create: () => memoryStorage() },
   { name: "sqlite", create: () => sqliteStorage(tempPath()) },
+  { name: "js", create: () => jsStorage() },
 ];
 
 /**
