@@ -22,6 +22,9 @@ use crate::time::Timestamp;
 /// Default refresh skew: a cached token is replaced this many seconds before it expires.
 pub const DEFAULT_REFRESH_SKEW_SECONDS: u64 = 30;
 
+/// How long a token request may take before it fails with `token_request_failed`.
+pub const TOKEN_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A cached access token and when to replace it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -250,12 +253,22 @@ impl ClientInner {
             body: body.into_bytes(),
         };
 
-        let response = self.transport.send(request).await.map_err(|error| {
+        let failed = |detail: &str| {
             Error::new(
                 ErrorKind::TokenRequestFailed,
-                format!("the token request to {} failed: {}", options.token_url, error.message()),
+                format!("the token request to {} failed: {detail}", options.token_url),
             )
-        })?;
+        };
+        let response = match tokio::time::timeout(TOKEN_REQUEST_TIMEOUT, self.transport.send(request)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => return Err(failed(error.message())),
+            Err(_) => {
+                return Err(failed(&format!(
+                    "no response within {} seconds",
+                    TOKEN_REQUEST_TIMEOUT.as_secs()
+                )))
+            }
+        };
         let document: Option<Value> = serde_json::from_str(&response.body).ok();
 
         if !(200..300).contains(&response.status) {
