@@ -344,3 +344,83 @@ async fn rs256_and_imported_keys_sign_tokens() {
     assert_eq!(header["kid"], "imported-1");
     guard_for(&provider, |_| {}).verify(&token).await.expect("verifies");
 }
+
+#[tokio::test]
+async fn instances_racing_on_empty_storage_converge_on_one_key() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("shared.sqlite");
+    let open = || async {
+        let executor = trustline::storage::SqliteExecutor::open(&path).expect("open");
+        let storage = trustline::storage::SqlStorage::open(Arc::new(executor), trustline::storage::SqlTables::default())
+            .await
+            .expect("tables");
+        provider_on(Arc::new(storage))
+    };
+    let (first, second) = (open().await, open().await);
+
+    // The outcome of a race: each instance found no key and stored its own.
+    for key_id in ["key_from_first", "key_from_second"] {
+        let key = trustline::crypto::SigningKeyPair::generate(trustline::crypto::Algorithm::Es256, key_id.into()).expect("key");
+        let now = Timestamp::now();
+        let record = trustline::storage::SigningKeyRecord {
+            key_id: key_id.into(),
+            algorithm: "ES256".into(),
+            private_key: key.private_key_pem().into(),
+            public_key: key.public_key_pem().into(),
+            created_at: now,
+            not_before: now,
+            not_after: None,
+        };
+        first.storage().add_signing_key(&record).await.expect("store key");
+    }
+
+    let created = first.create_client("a", &[]).await.expect("create");
+    let secret = created.client_secret.expose();
+    let kid_of = |provider: Provider| {
+        let client_id = created.client_id.clone();
+        async move {
+            let token = access_token(&request_token(&provider, &client_id, secret, "grant_type=client_credentials").await);
+            decode_part(&token, 0)["kid"].as_str().expect("kid").to_owned()
+        }
+    };
+    let first_kid = kid_of(first.clone()).await;
+    let second_kid = kid_of(second.clone()).await;
+    assert_eq!(first_kid, second_kid, "both instances sign with the same key");
+
+    let keys = first.storage().get_signing_keys().await.expect("keys");
+    let open_ended: Vec<_> = keys.iter().filter(|key| key.not_after.is_none()).collect();
+    assert_eq!(open_ended.len(), 1, "one key without an end date: {keys:?}");
+}
+
+#[tokio::test]
+async fn conditional_secret_update_applies_once() {
+    use trustline::storage::{ClientUpdate, SecretSlot};
+    for backend in backends().await {
+        let provider = provider_on(backend.storage.clone());
+        let created = provider.create_client("a", &[]).await.expect("create");
+        let stored = backend.storage.find_client(&created.client_id).await.expect("find").expect("exists");
+        let update = ClientUpdate {
+            current_secret_hash: Some("sha256:replaced".into()),
+            ..ClientUpdate::default()
+        };
+
+        let applied = backend
+            .storage
+            .update_client_if_secret(&created.client_id, SecretSlot::Current, &stored.current_secret_hash, &update)
+            .await
+            .expect("first");
+        let again = backend
+            .storage
+            .update_client_if_secret(&created.client_id, SecretSlot::Current, &stored.current_secret_hash, &update)
+            .await
+            .expect("second");
+        assert!(applied, "{}", backend.name);
+        assert!(!again, "{}: the hash changed, so the second update must not apply", backend.name);
+        let pending = backend
+            .storage
+            .update_client_if_secret(&created.client_id, SecretSlot::Next, "sha256:none", &update)
+            .await
+            .expect("next");
+        assert!(!pending, "{}: no pending secret", backend.name);
+    }
+}

@@ -168,11 +168,15 @@ impl Provider {
         let now = Timestamp::now();
         let clients = self.inner.storage.list_clients().await?;
         let mut result = Vec::with_capacity(clients.len());
-        for mut client in clients {
-            if let Some(update) = promotion(&client, now) {
-                self.inner.storage.update_client(&client.client_id, &update).await?;
-                update.apply_to(&mut client);
-            }
+        for client in clients {
+            let client = if promotion(&client, now).is_some() {
+                match self.inner.load_client(&client.client_id, now).await? {
+                    Some(client) => client,
+                    None => continue,
+                }
+            } else {
+                client
+            };
             result.push(ProviderClient::from(client));
         }
         Ok(result)

@@ -61,6 +61,8 @@ struct KeySnapshot {
 pub(crate) struct KeyStore {
     storage: Arc<dyn Storage>,
     options: SigningOptions,
+    /// How long a key retired after a creation race keeps verifying, in seconds.
+    retire_overlap_seconds: i64,
     snapshot: RwLock<Option<Arc<KeySnapshot>>>,
     creation: tokio::sync::Mutex<()>,
 }
@@ -82,10 +84,11 @@ pub(crate) fn record_for(key_pair: &SigningKeyPair, not_before: Timestamp, now: 
 }
 
 impl KeyStore {
-    pub(crate) fn new(storage: Arc<dyn Storage>, options: SigningOptions) -> Self {
+    pub(crate) fn new(storage: Arc<dyn Storage>, options: SigningOptions, retire_overlap_seconds: i64) -> Self {
         Self {
             storage,
             options,
+            retire_overlap_seconds,
             snapshot: RwLock::new(None),
             creation: tokio::sync::Mutex::new(()),
         }
@@ -123,12 +126,34 @@ impl KeyStore {
             }
         }
 
+        self.retire_race_losers(&mut keys).await?;
         let snapshot = Arc::new(KeySnapshot {
             keys,
             loaded_at: Instant::now(),
         });
         *self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(snapshot.clone());
         Ok(snapshot)
+    }
+
+    /// Gives every signing key but the newest an end date, when more than one signs
+    /// without one. That happens only when provider instances create their first key at
+    /// the same time, and it makes them all converge on one key when they next read
+    /// storage, within [`KEY_CACHE_TTL`]. The others keep verifying for the overlap.
+    async fn retire_race_losers(&self, keys: &mut [LoadedKey]) -> Result<()> {
+        let now = Timestamp::now();
+        let Some(winner) = select_signing_key_id(keys, now) else {
+            return Ok(());
+        };
+        let retire_at = now.plus_seconds(self.retire_overlap_seconds);
+        for key in keys.iter_mut() {
+            let open_ended = key.record.not_after.is_none() && key.record.not_before <= now;
+            if open_ended && key.record.key_id != winner {
+                tracing::info!(key_id = %key.record.key_id, winner = %winner, "retiring a signing key created concurrently with another");
+                self.storage.set_signing_key_not_after(&key.record.key_id, Some(retire_at)).await?;
+                key.record.not_after = Some(retire_at);
+            }
+        }
+        Ok(())
     }
 
     /// Returns the key that signs now: the newest whose `not_before` has passed and whose
@@ -188,11 +213,23 @@ impl KeyStore {
     }
 }
 
-fn select_signing_key(keys: &[LoadedKey], now: Timestamp) -> Option<Arc<SigningKeyPair>> {
+/// The newest key that signs now; ties are broken by key id so that every instance
+/// picks the same one.
+fn newest_signing_key(keys: &[LoadedKey], now: Timestamp) -> Option<&LoadedKey> {
     keys.iter()
         .filter(|key| key.signs_at(now))
-        .max_by_key(|key| (key.record.not_before, key.record.created_at))
-        .map(|key| key.key_pair.clone())
+        .max_by(|a, b| {
+            (a.record.not_before, a.record.created_at, &a.record.key_id)
+                .cmp(&(b.record.not_before, b.record.created_at, &b.record.key_id))
+        })
+}
+
+fn select_signing_key(keys: &[LoadedKey], now: Timestamp) -> Option<Arc<SigningKeyPair>> {
+    newest_signing_key(keys, now).map(|key| key.key_pair.clone())
+}
+
+fn select_signing_key_id(keys: &[LoadedKey], now: Timestamp) -> Option<String> {
+    newest_signing_key(keys, now).map(|key| key.record.key_id.clone())
 }
 
 fn parse_record(record: &SigningKeyRecord) -> Result<SigningKeyPair> {

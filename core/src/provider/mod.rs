@@ -132,7 +132,7 @@ impl Provider {
             token: format!("{base_path}/token"),
             jwks: format!("{base_path}/.well-known/jwks.json"),
         };
-        let keys = KeyStore::new(storage.clone(), options.signing.clone());
+        let keys = KeyStore::new(storage.clone(), options.signing.clone(), options.token_ttl as i64 + 60);
         Ok(Self {
             inner: Arc::new(ProviderInner {
                 options,

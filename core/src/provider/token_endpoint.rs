@@ -10,7 +10,7 @@ use crate::events::{Event, Outcome};
 use crate::http::{form_decode, parse_form, HttpRequest, HttpResponse};
 use crate::jwt;
 use crate::secret::{check_secret, ClientSecret, SecretCheck};
-use crate::storage::{ClientUpdate, ServiceClient};
+use crate::storage::{ClientUpdate, SecretSlot, ServiceClient};
 use crate::time::Timestamp;
 
 /// The largest token request body accepted, in bytes.
@@ -95,13 +95,20 @@ impl Credentials {
     }
 }
 
+/// A legacy hash to replace: the slot, the hash read, and the update that replaces it.
+struct Rehash {
+    slot: SecretSlot,
+    legacy_hash: String,
+    update: ClientUpdate,
+}
+
 /// What a successful token request is granted.
 struct Grant {
     client: ServiceClient,
     scopes: Vec<String>,
     audience: Option<String>,
     used_next_secret: bool,
-    rehash: Option<ClientUpdate>,
+    rehash: Option<Rehash>,
 }
 
 enum Failure {
@@ -199,7 +206,7 @@ impl ProviderInner {
         &self,
         credentials: &Credentials,
         now: Timestamp,
-    ) -> Result<(ServiceClient, bool, Option<ClientUpdate>), Failure> {
+    ) -> Result<(ServiceClient, bool, Option<Rehash>), Failure> {
         let client_id = credentials.client_id();
         let challenge = credentials.is_basic();
         let Some(client) = self.load_client(client_id, now).await? else {
@@ -231,14 +238,22 @@ impl ProviderInner {
         let rehash = (check == SecretCheck::MatchNeedsRehash).then(|| {
             let hash = presented.hash();
             if used_next_secret {
-                ClientUpdate {
-                    next_secret_hash: Some(Some(hash)),
-                    ..ClientUpdate::default()
+                Rehash {
+                    slot: SecretSlot::Next,
+                    legacy_hash: client.next_secret_hash.clone().unwrap_or_default(),
+                    update: ClientUpdate {
+                        next_secret_hash: Some(Some(hash)),
+                        ..ClientUpdate::default()
+                    },
                 }
             } else {
-                ClientUpdate {
-                    current_secret_hash: Some(hash),
-                    ..ClientUpdate::default()
+                Rehash {
+                    slot: SecretSlot::Current,
+                    legacy_hash: client.current_secret_hash.clone(),
+                    update: ClientUpdate {
+                        current_secret_hash: Some(hash),
+                        ..ClientUpdate::default()
+                    },
                 }
             }
         });
@@ -299,14 +314,25 @@ impl ProviderInner {
             .with_header("pragma", "no-cache"))
     }
 
-    /// Writes the rehashed secret at once, and the last-seen times at most once per
-    /// interval. A failed write is logged and does not fail the token request.
+    /// Replaces a legacy bcrypt hash at once, and writes the last-seen times at most once
+    /// per interval. A failed write is logged and does not fail the token request.
     async fn record_usage(&self, grant: &Grant, now: Timestamp) {
         let client = &grant.client;
         let stale = |at: Option<Timestamp>| {
             at.is_none_or(|at| now.as_millis() - at.as_millis() >= USAGE_WRITE_INTERVAL_SECONDS * 1000)
         };
-        let mut update = grant.rehash.clone().unwrap_or_default();
+        if let Some(rehash) = &grant.rehash {
+            // Only while the legacy hash is still stored: a rotation in between wins.
+            let replaced = self
+                .storage
+                .update_client_if_secret(&client.client_id, rehash.slot, &rehash.legacy_hash, &rehash.update)
+                .await;
+            if let Err(error) = replaced {
+                tracing::warn!(client_id = %client.client_id, %error, "replacing a bcrypt secret hash failed");
+            }
+        }
+
+        let mut update = ClientUpdate::default();
         if stale(client.last_seen_at) {
             update.last_seen_at = Some(Some(now));
         }
@@ -449,15 +475,31 @@ fn grant_scopes(client: &ServiceClient, requested: Option<&str>) -> Result<Vec<S
 impl ProviderInner {
     /// Loads a client and, when its pending secret's overlap has ended, promotes that
     /// secret to current in storage first.
+    ///
+    /// The promotion only applies while the pending secret is still the one read, so
+    /// two instances promoting at once, or a rotation in between, lose no update: the
+    /// loser reads the client again.
     pub(super) async fn load_client(&self, client_id: &str, now: Timestamp) -> Result<Option<ServiceClient>, Error> {
-        let Some(mut client) = self.storage.find_client(client_id).await? else {
-            return Ok(None);
-        };
-        if let Some(update) = promotion(&client, now) {
-            self.storage.update_client(client_id, &update).await?;
-            update.apply_to(&mut client);
+        for _ in 0..3 {
+            let Some(mut client) = self.storage.find_client(client_id).await? else {
+                return Ok(None);
+            };
+            let Some(update) = promotion(&client, now) else {
+                return Ok(Some(client));
+            };
+            let expected = client.next_secret_hash.clone().unwrap_or_default();
+            if self
+                .storage
+                .update_client_if_secret(client_id, SecretSlot::Next, &expected, &update)
+                .await?
+            {
+                update.apply_to(&mut client);
+                return Ok(Some(client));
+            }
         }
-        Ok(Some(client))
+        Err(Error::storage(format!(
+            "promoting the pending secret of client {client_id:?} kept conflicting with concurrent changes"
+        )))
     }
 }
 

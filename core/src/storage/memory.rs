@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{ClientUpdate, RevokedToken, ServiceClient, SigningKeyRecord, Storage};
+use super::{ClientUpdate, RevokedToken, SecretSlot, ServiceClient, SigningKeyRecord, Storage};
 use crate::error::Result;
 use crate::time::Timestamp;
 
@@ -71,6 +71,24 @@ impl Storage for MemoryStorage {
             updates.apply_to(client);
         }
         Ok(())
+    }
+
+    async fn update_client_if_secret(
+        &self,
+        client_id: &str,
+        slot: SecretSlot,
+        expected_hash: &str,
+        updates: &ClientUpdate,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        let Some(client) = state.clients.iter_mut().find(|client| client.client_id == client_id) else {
+            return Ok(false);
+        };
+        if slot.hash_of(client) != Some(expected_hash) {
+            return Ok(false);
+        }
+        updates.apply_to(client);
+        Ok(true)
     }
 
     async fn touch_client(&self, client_id: &str, last_seen_at: Timestamp) -> Result<()> {

@@ -13,7 +13,7 @@ mod sqlite;
 use async_trait::async_trait;
 
 pub use memory::MemoryStorage;
-pub use records::{ClientUpdate, RevokedToken, ServiceClient, SigningKeyRecord};
+pub use records::{ClientUpdate, RevokedToken, SecretSlot, ServiceClient, SigningKeyRecord};
 pub use sql::{SqlDialect, SqlExecutor, SqlRow, SqlStorage, SqlTables, SqlValue};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteExecutor;
@@ -44,6 +44,28 @@ pub trait Storage: Send + Sync {
     async fn list_clients(&self) -> Result<Vec<ServiceClient>>;
     /// Applies the fields that are set in `updates`.
     async fn update_client(&self, client_id: &str, updates: &ClientUpdate) -> Result<()>;
+    /// Applies `updates` only while the secret hash in `slot` still equals
+    /// `expected_hash`, and returns whether it did.
+    ///
+    /// SQL storage does this in one statement, so two provider instances promoting or
+    /// upgrading the same secret cannot both apply it. This default reads, then writes:
+    /// atomic only when nothing else writes the client in between.
+    async fn update_client_if_secret(
+        &self,
+        client_id: &str,
+        slot: SecretSlot,
+        expected_hash: &str,
+        updates: &ClientUpdate,
+    ) -> Result<bool> {
+        let Some(client) = self.find_client(client_id).await? else {
+            return Ok(false);
+        };
+        if slot.hash_of(&client) != Some(expected_hash) {
+            return Ok(false);
+        }
+        self.update_client(client_id, updates).await?;
+        Ok(true)
+    }
     /// Records when the client was last seen.
     async fn touch_client(&self, client_id: &str, last_seen_at: Timestamp) -> Result<()>;
     /// Enables or disables a client.

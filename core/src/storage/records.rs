@@ -182,6 +182,33 @@ mod nullable {
     }
 }
 
+/// Which of a client's two secret hashes an operation concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSlot {
+    /// `current_secret_hash`.
+    Current,
+    /// `next_secret_hash`, the pending secret of a rotation.
+    Next,
+}
+
+impl SecretSlot {
+    /// The hash in this slot of a client.
+    pub fn hash_of(self, client: &ServiceClient) -> Option<&str> {
+        match self {
+            Self::Current => Some(client.current_secret_hash.as_str()),
+            Self::Next => client.next_secret_hash.as_deref(),
+        }
+    }
+
+    /// The SQL column of this slot.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Current => "current_secret_hash",
+            Self::Next => "next_secret_hash",
+        }
+    }
+}
+
 /// A stored signing key. Its `Debug` output omits the private key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

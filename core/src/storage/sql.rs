@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ClientUpdate, RevokedToken, ServiceClient, SigningKeyRecord, Storage};
+use super::{ClientUpdate, RevokedToken, SecretSlot, ServiceClient, SigningKeyRecord, Storage};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
 /// The SQL dialect an executor speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlDialect {
-    /// SQLite 3: `?N` placeholders, `"` quotes.
+    /// SQLite 3: `?` placeholders, `"` quotes.
     Sqlite,
     /// PostgreSQL: `$N` placeholders, `"` quotes.
     Postgres,
@@ -26,10 +26,11 @@ pub enum SqlDialect {
 
 impl SqlDialect {
     fn placeholder(self, index: usize) -> String {
+        // Every query binds its parameters in textual order, so positional `?` works
+        // for rusqlite, better-sqlite3 and bun:sqlite alike.
         match self {
-            Self::Sqlite => format!("?{index}"),
             Self::Postgres => format!("${index}"),
-            Self::Mysql => "?".to_owned(),
+            Self::Sqlite | Self::Mysql => "?".to_owned(),
         }
     }
 
@@ -150,6 +151,7 @@ const KEY_COLUMNS: [&str; 7] = [
 /// Storage over SQL tables through a [`SqlExecutor`].
 pub struct SqlStorage {
     executor: Arc<dyn SqlExecutor>,
+    schema: tokio::sync::OnceCell<()>,
     dialect: SqlDialect,
     clients: String,
     signing_keys: String,
@@ -157,19 +159,32 @@ pub struct SqlStorage {
 }
 
 impl SqlStorage {
-    /// Wraps an executor and creates the tables if they are missing.
-    pub async fn open(executor: Arc<dyn SqlExecutor>, tables: SqlTables) -> Result<Self> {
+    /// Wraps an executor. The tables are created, if missing, before the first query.
+    pub fn new(executor: Arc<dyn SqlExecutor>, tables: SqlTables) -> Result<Self> {
         tables.validate()?;
         let dialect = executor.dialect();
-        let storage = Self {
+        Ok(Self {
             dialect,
             clients: dialect.quote(&tables.clients),
             signing_keys: dialect.quote(&tables.signing_keys),
             revoked_tokens: dialect.quote(&tables.revoked_tokens),
+            schema: tokio::sync::OnceCell::new(),
             executor,
-        };
-        storage.create_tables().await?;
+        })
+    }
+
+    /// Wraps an executor and creates the tables now if they are missing.
+    pub async fn open(executor: Arc<dyn SqlExecutor>, tables: SqlTables) -> Result<Self> {
+        let storage = Self::new(executor, tables)?;
+        storage.ready().await?;
         Ok(storage)
+    }
+
+    /// Creates the tables once per storage object; a failed attempt is retried by the
+    /// next call.
+    async fn ready(&self) -> Result<&Arc<dyn SqlExecutor>> {
+        self.schema.get_or_try_init(|| self.create_tables()).await?;
+        Ok(&self.executor)
     }
 
     async fn create_tables(&self) -> Result<()> {
@@ -227,6 +242,53 @@ impl SqlStorage {
         Ok(())
     }
 
+    fn client_columns(&self, updates: &ClientUpdate) -> Vec<(&'static str, SqlValue)> {
+        let mut columns: Vec<(&'static str, SqlValue)> = Vec::new();
+        if let Some(name) = &updates.name {
+            columns.push(("name", text(name)));
+        }
+        if let Some(scopes) = &updates.scopes {
+            columns.push(("scopes", scopes_json(scopes)));
+        }
+        if let Some(at) = updates.updated_at {
+            columns.push(("updated_at", timestamp(at)));
+        }
+        if let Some(at) = updates.last_seen_at {
+            columns.push(("last_seen_at", optional_timestamp(at)));
+        }
+        if let Some(hash) = &updates.current_secret_hash {
+            columns.push(("current_secret_hash", text(hash)));
+        }
+        if let Some(at) = updates.current_secret_created_at {
+            columns.push(("current_secret_created_at", timestamp(at)));
+        }
+        if let Some(at) = updates.current_secret_last_used_at {
+            columns.push(("current_secret_last_used_at", optional_timestamp(at)));
+        }
+        if let Some(hash) = &updates.next_secret_hash {
+            columns.push(("next_secret_hash", optional_text(hash.as_deref())));
+        }
+        if let Some(at) = updates.next_secret_created_at {
+            columns.push(("next_secret_created_at", optional_timestamp(at)));
+        }
+        if let Some(at) = updates.next_secret_expires_at {
+            columns.push(("next_secret_expires_at", optional_timestamp(at)));
+        }
+        if let Some(at) = updates.next_secret_last_used_at {
+            columns.push(("next_secret_last_used_at", optional_timestamp(at)));
+        }
+        if let Some(at) = updates.secret_last_rotated_at {
+            columns.push(("secret_last_rotated_at", optional_timestamp(at)));
+        }
+        if let Some(active) = updates.active {
+            columns.push(("active", self.bool_value(active)));
+        }
+        if let Some(at) = updates.tokens_invalid_before {
+            columns.push(("tokens_invalid_before", optional_timestamp(at)));
+        }
+        columns
+    }
+
     fn placeholders(&self, count: usize) -> String {
         (1..=count)
             .map(|index| self.dialect.placeholder(index))
@@ -257,7 +319,7 @@ impl SqlStorage {
         );
         let mut params: Vec<SqlValue> = columns.into_iter().map(|(_, value)| value).collect();
         params.push(SqlValue::Text(key.to_owned()));
-        self.executor.execute(&sql, &params).await?;
+        self.ready().await?.execute(&sql, &params).await?;
         Ok(())
     }
 }
@@ -402,7 +464,7 @@ impl Storage for SqlStorage {
             self.clients,
             self.dialect.placeholder(1)
         );
-        let rows = self.executor.query(&sql, &[text(client_id)]).await?;
+        let rows = self.ready().await?.query(&sql, &[text(client_id)]).await?;
         rows.first().map(|row| read_client(row, &self.clients)).transpose()
     }
 
@@ -432,13 +494,13 @@ impl Storage for SqlStorage {
             self.bool_value(client.active),
             optional_timestamp(client.tokens_invalid_before),
         ];
-        self.executor.execute(&sql, &params).await?;
+        self.ready().await?.execute(&sql, &params).await?;
         Ok(())
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<()> {
         let sql = format!("DELETE FROM {} WHERE client_id = {}", self.clients, self.dialect.placeholder(1));
-        self.executor.execute(&sql, &[text(client_id)]).await?;
+        self.ready().await?.execute(&sql, &[text(client_id)]).await?;
         Ok(())
     }
 
@@ -448,56 +510,46 @@ impl Storage for SqlStorage {
             CLIENT_COLUMNS.join(", "),
             self.clients
         );
-        let rows = self.executor.query(&sql, &[]).await?;
+        let rows = self.ready().await?.query(&sql, &[]).await?;
         rows.iter().map(|row| read_client(row, &self.clients)).collect()
     }
 
     async fn update_client(&self, client_id: &str, updates: &ClientUpdate) -> Result<()> {
-        let mut columns: Vec<(&str, SqlValue)> = Vec::new();
-        if let Some(name) = &updates.name {
-            columns.push(("name", text(name)));
-        }
-        if let Some(scopes) = &updates.scopes {
-            columns.push(("scopes", scopes_json(scopes)));
-        }
-        if let Some(at) = updates.updated_at {
-            columns.push(("updated_at", timestamp(at)));
-        }
-        if let Some(at) = updates.last_seen_at {
-            columns.push(("last_seen_at", optional_timestamp(at)));
-        }
-        if let Some(hash) = &updates.current_secret_hash {
-            columns.push(("current_secret_hash", text(hash)));
-        }
-        if let Some(at) = updates.current_secret_created_at {
-            columns.push(("current_secret_created_at", timestamp(at)));
-        }
-        if let Some(at) = updates.current_secret_last_used_at {
-            columns.push(("current_secret_last_used_at", optional_timestamp(at)));
-        }
-        if let Some(hash) = &updates.next_secret_hash {
-            columns.push(("next_secret_hash", optional_text(hash.as_deref())));
-        }
-        if let Some(at) = updates.next_secret_created_at {
-            columns.push(("next_secret_created_at", optional_timestamp(at)));
-        }
-        if let Some(at) = updates.next_secret_expires_at {
-            columns.push(("next_secret_expires_at", optional_timestamp(at)));
-        }
-        if let Some(at) = updates.next_secret_last_used_at {
-            columns.push(("next_secret_last_used_at", optional_timestamp(at)));
-        }
-        if let Some(at) = updates.secret_last_rotated_at {
-            columns.push(("secret_last_rotated_at", optional_timestamp(at)));
-        }
-        if let Some(active) = updates.active {
-            columns.push(("active", self.bool_value(active)));
-        }
-        if let Some(at) = updates.tokens_invalid_before {
-            columns.push(("tokens_invalid_before", optional_timestamp(at)));
-        }
+        let columns = self.client_columns(updates);
         self.update_columns(&self.clients, "client_id", client_id, columns).await
     }
+
+    async fn update_client_if_secret(
+        &self,
+        client_id: &str,
+        slot: SecretSlot,
+        expected_hash: &str,
+        updates: &ClientUpdate,
+    ) -> Result<bool> {
+        let columns = self.client_columns(updates);
+        if columns.is_empty() {
+            return Ok(false);
+        }
+        let assignments = columns
+            .iter()
+            .enumerate()
+            .map(|(index, (column, _))| format!("{column} = {}", self.dialect.placeholder(index + 1)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE {} SET {assignments} WHERE client_id = {} AND {} = {}",
+            self.clients,
+            self.dialect.placeholder(columns.len() + 1),
+            slot.column(),
+            self.dialect.placeholder(columns.len() + 2),
+        );
+        let mut params: Vec<SqlValue> = columns.into_iter().map(|(_, value)| value).collect();
+        params.push(text(client_id));
+        params.push(text(expected_hash));
+        let changed = self.ready().await?.execute(&sql, &params).await?;
+        Ok(changed > 0)
+    }
+
 
     async fn touch_client(&self, client_id: &str, last_seen_at: Timestamp) -> Result<()> {
         self.update_columns(&self.clients, "client_id", client_id, vec![("last_seen_at", timestamp(last_seen_at))])
@@ -523,7 +575,7 @@ impl Storage for SqlStorage {
             KEY_COLUMNS.join(", "),
             self.signing_keys
         );
-        let rows = self.executor.query(&sql, &[]).await?;
+        let rows = self.ready().await?.query(&sql, &[]).await?;
         rows.iter().map(|row| read_signing_key(row, &self.signing_keys)).collect()
     }
 
@@ -543,7 +595,7 @@ impl Storage for SqlStorage {
             timestamp(key.not_before),
             optional_timestamp(key.not_after),
         ];
-        self.executor.execute(&sql, &params).await?;
+        self.ready().await?.execute(&sql, &params).await?;
         Ok(())
     }
 
@@ -558,7 +610,7 @@ impl Storage for SqlStorage {
             self.revoked_tokens,
             self.dialect.placeholder(1)
         );
-        let rows = self.executor.query(&sql, &[text(jti)]).await?;
+        let rows = self.ready().await?.query(&sql, &[text(jti)]).await?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
@@ -592,7 +644,8 @@ impl Storage for SqlStorage {
                 table = self.revoked_tokens,
             ),
         };
-        self.executor
+        self.ready()
+            .await?
             .execute(&sql, &[text(&token.jti), timestamp(token.expires_at)])
             .await?;
 
@@ -601,7 +654,7 @@ impl Storage for SqlStorage {
             self.revoked_tokens,
             self.dialect.placeholder(1)
         );
-        self.executor.execute(&purge, &[timestamp(Timestamp::now())]).await?;
+        self.ready().await?.execute(&purge, &[timestamp(Timestamp::now())]).await?;
         Ok(())
     }
 }
