@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use trustline::client::{CachedToken, TokenCache};
 use trustline::events::Event;
 use trustline::http::{HttpRequest, HttpResponse, HttpTransport};
-use trustline::storage::{ClientUpdate, RevokedToken, ServiceClient, SigningKeyRecord, Storage};
+use trustline::storage::{
+    ClientUpdate, RevokedToken, ServiceClient, SigningKeyRecord, SqlDialect, SqlExecutor, SqlRow, SqlValue, Storage,
+};
 use trustline::{Error, ErrorKind, Result, Timestamp};
 
 /// `(method, argsJson) => Promise<resultJson>`; weak, so it never keeps the process alive.
@@ -232,4 +234,86 @@ pub fn event_hook(dispatch: EventDispatch) -> trustline::events::EventHook {
         let json = serde_json::to_string(&event).unwrap_or_default();
         dispatch.call(json, ThreadsafeFunctionCallMode::NonBlocking);
     })
+}
+
+/// `(kind, sql, paramsJson) => Promise<resultJson>`, where `kind` is `"execute"` (the
+/// result is the number of changed rows) or `"query"` (an array of rows, each an array
+/// of column values in select order).
+pub type SqlDispatch = ThreadsafeFunction<
+    FnArgs<(String, String, String)>,
+    Promise<String>,
+    FnArgs<(String, String, String)>,
+    Status,
+    false,
+    true,
+>;
+
+/// Runs the core's SQL through a database handle of the user's (a `pg` Pool, a `mysql2`
+/// pool, a `better-sqlite3` or `bun:sqlite` Database), wrapped in TypeScript.
+pub struct JsSqlExecutor {
+    dialect: SqlDialect,
+    dispatch: SqlDispatch,
+}
+
+impl JsSqlExecutor {
+    pub fn new(dialect: SqlDialect, dispatch: SqlDispatch) -> Self {
+        Self { dialect, dispatch }
+    }
+
+    async fn call(&self, kind: &str, sql: &str, params: &[SqlValue]) -> Result<Value> {
+        let params: Vec<Value> = params
+            .iter()
+            .map(|param| match param {
+                SqlValue::Null => Value::Null,
+                SqlValue::Text(text) => Value::String(text.clone()),
+                SqlValue::Integer(number) => Value::from(*number),
+                SqlValue::Bool(flag) => Value::Bool(*flag),
+            })
+            .collect();
+        let failed = |error: napi::Error| Error::new(ErrorKind::Storage, format!("the database query failed: {}", error.reason));
+        let promise = self
+            .dispatch
+            .call_async_catch((kind.to_owned(), sql.to_owned(), Value::Array(params).to_string()).into())
+            .await
+            .map_err(failed)?;
+        let text = promise.await.map_err(failed)?;
+        serde_json::from_str(&text)
+            .map_err(|_| Error::new(ErrorKind::Storage, "the database driver returned a result that is not JSON"))
+    }
+}
+
+fn sql_value(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(flag) => SqlValue::Bool(*flag),
+        Value::Number(number) => SqlValue::Integer(number.as_i64().unwrap_or_else(|| number.as_f64().unwrap_or(0.0) as i64)),
+        Value::String(text) => SqlValue::Text(text.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl SqlExecutor for JsSqlExecutor {
+    fn dialect(&self) -> SqlDialect {
+        self.dialect
+    }
+
+    async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64> {
+        let changed = self.call("execute", sql, params).await?;
+        Ok(changed.as_u64().unwrap_or(0))
+    }
+
+    async fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<SqlRow>> {
+        let rows = self.call("query", sql, params).await?;
+        let Value::Array(rows) = rows else {
+            return Err(Error::new(ErrorKind::Storage, "the database driver returned rows that are not an array"));
+        };
+        Ok(rows
+            .iter()
+            .map(|row| match row {
+                Value::Array(columns) => columns.iter().map(sql_value).collect(),
+                _ => Vec::new(),
+            })
+            .collect())
+    }
 }

@@ -12,7 +12,10 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
-use callbacks::{event_hook, CacheDispatch, EventDispatch, FetchDispatch, JsStorage, JsTokenCache, JsTransport, StorageDispatch};
+use callbacks::{
+    event_hook, CacheDispatch, EventDispatch, FetchDispatch, JsSqlExecutor, JsStorage, JsTokenCache, JsTransport, SqlDispatch,
+    StorageDispatch,
+};
 use errors::{invalid_argument, to_napi, IntoNapi};
 use trustline::client::{Client, ClientOptions, TokenCache};
 use trustline::crypto::Algorithm;
@@ -22,7 +25,7 @@ use trustline::provider::{Provider, ProviderOptions, RotateKeyInput, RotateSecre
 use trustline::secret::ClientSecret;
 use trustline::storage::{
     ClientUpdate, MemoryStorage, RevokedToken, ServiceClient, SigningKeyRecord, SqlStorage, SqlTables,
-    SqliteExecutor, Storage,
+    SqlDialect, SqliteExecutor, Storage,
 };
 use trustline::Timestamp;
 
@@ -88,6 +91,27 @@ impl NativeStorage {
             .now_or_never()
             .unwrap_or_else(|| Err(trustline::Error::new(trustline::ErrorKind::Internal, "opening SQLite storage did not complete")))
             .into_napi()?;
+        Ok(Self {
+            storage: Arc::new(storage),
+        })
+    }
+
+    /// Runs the core's SQL for `dialect` (`sqlite`, `postgres` or `mysql`) through a
+    /// database handle of the user's. The tables are created, if missing, on first use.
+    #[napi(factory)]
+    pub fn sql(dialect: String, dispatch: SqlDispatch, options: Option<SqlStorageConfig>) -> napi::Result<Self> {
+        let dialect = match dialect.as_str() {
+            "sqlite" => SqlDialect::Sqlite,
+            "postgres" => SqlDialect::Postgres,
+            "mysql" => SqlDialect::Mysql,
+            other => {
+                return Err(invalid_argument(format!(
+                    "unknown SQL dialect {other:?}: use \"sqlite\", \"postgres\" or \"mysql\""
+                )))
+            }
+        };
+        let executor = JsSqlExecutor::new(dialect, dispatch);
+        let storage = SqlStorage::new(Arc::new(executor), sql_tables(options)).into_napi()?;
         Ok(Self {
             storage: Arc::new(storage),
         })
