@@ -312,7 +312,8 @@ impl GuardInner {
 
         let expires_at = numeric_claim(claims, "exp")?
             .ok_or_else(|| Error::invalid_token("the token has no exp claim"))?;
-        if now > expires_at + tolerance {
+        // RFC 7519 §4.1.4: the current time must be before exp.
+        if now >= expires_at + tolerance {
             return Err(Error::invalid_token("the token has expired"));
         }
         if let Some(not_before) = numeric_claim(claims, "nbf")? {
