@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 pub enum Outcome {
     /// It succeeded.
     Success,
-    /// It failed; `reason_code` says why.
+    /// It failed; `reason_code` names the cause.
     Failure,
 }
 

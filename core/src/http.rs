@@ -1,4 +1,4 @@
-//! A framework-free HTTP model: the provider answers [`HttpRequest`]s with
+//! A framework-free HTTP model: the provider turns [`HttpRequest`]s into
 //! [`HttpResponse`]s, and outgoing requests go through an [`HttpTransport`] that the
 //! host runtime provides (its `fetch`, or a Rust HTTP client).
 

@@ -153,7 +153,7 @@ impl Provider {
         &self.inner.storage
     }
 
-    /// Answers an HTTP request: the token endpoint, the JWKS endpoint, or 404.
+    /// Routes an HTTP request to the token endpoint or the JWKS endpoint; any other path gets a 404.
     pub async fn handle(&self, request: &HttpRequest) -> HttpResponse {
         let path = request.path();
         if path == self.inner.routes.token {
@@ -272,7 +272,7 @@ fn method_not_allowed(allowed: &str) -> HttpResponse {
     .with_header("allow", allowed)
 }
 
-/// The answer when storage or key material fails: retryable, and never `invalid_client`.
+/// Builds the response for a storage or key failure: retryable, and never `invalid_client`.
 fn unavailable(error: &Error) -> HttpResponse {
     tracing::error!(code = error.code(), error = %error, "provider request failed");
     let (status, code) = if error.status() == 503 {

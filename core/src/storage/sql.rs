@@ -358,7 +358,7 @@ impl RowReader<'_> {
 
     fn invalid(&self, index: usize, expected: &str) -> Error {
         Error::storage(format!(
-            "column {} of table {} holds {:?}, expected {expected}",
+            "column {} of table {} contains {:?}, expected {expected}",
             self.columns[index],
             self.table,
             self.value(index)
