@@ -12,6 +12,8 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod http;
+#[cfg(feature = "http-client")]
+pub mod http_client;
 pub mod jwt;
 pub mod provider;
 pub mod secret;
