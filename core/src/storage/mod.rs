@@ -5,6 +5,10 @@
 //! storage objects written in the host language.
 
 mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -13,6 +17,10 @@ mod sqlite;
 use async_trait::async_trait;
 
 pub use memory::MemoryStorage;
+#[cfg(feature = "mysql")]
+pub use mysql::{MysqlExecutor, MysqlPoolOptions};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresExecutor, PostgresPoolOptions};
 pub use records::{ClientUpdate, RevokedToken, SecretSlot, ServiceClient, SigningKeyRecord};
 pub use sql::{SqlDialect, SqlExecutor, SqlRow, SqlStorage, SqlTables, SqlValue};
 #[cfg(feature = "sqlite")]
