@@ -116,9 +116,22 @@ export interface NativeStorage {
   close(): void;
 }
 
+/** A SQL dialect whose queries the core writes. */
+export type NativeSqlDialect = "sqlite" | "postgres" | "mysql";
+
+/**
+ * Runs one statement of the core through a user's database handle.
+ * `paramsJson` is a JSON array of `null`, strings, integers and booleans,
+ * bound in order. An `execute` resolves to the number of changed rows as a
+ * string (`"3"`); a `query` resolves to a JSON array of rows, each an array
+ * of column values in select-list order. Must never throw synchronously.
+ */
+export type SqlDispatch = (kind: "execute" | "query", sql: string, paramsJson: string) => Promise<string>;
+
 export interface NativeStorageClass {
   memory(): NativeStorage;
   sqlite(path: string, options?: NativeSqlOptions): NativeStorage;
+  sql(dialect: NativeSqlDialect, dispatch: SqlDispatch, options?: NativeSqlOptions): NativeStorage;
 }
 
 export interface NativeProviderOptions {
