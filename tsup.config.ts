@@ -9,6 +9,8 @@ export default defineConfig({
     index: "bindings/node/ts/index.ts",
     client: "bindings/node/ts/client.ts",
     "adapters/sqlite": "bindings/node/ts/adapters/sqlite.ts",
+    "adapters/postgres": "bindings/node/ts/adapters/postgres.ts",
+    "adapters/mysql": "bindings/node/ts/adapters/mysql.ts",
   },
   format: ["esm", "cjs"],
   outDir: "dist",
