@@ -44,8 +44,15 @@ export function postgresStorage(pool: PostgresPool, options?: SqlHandleOptions):
     "postgres",
     {
       async execute(text, values) {
-        const result = await pool.query({ text, values, rowMode: "array" });
-        return result.rowCount ?? 0;
+        try {
+          const result = await pool.query({ text, values, rowMode: "array" });
+          return result.rowCount ?? 0;
+        } catch (error) {
+          if (!isCreateTableRace(text, error)) throw error;
+          // The other session has committed the table by now, so this is a no-op.
+          const result = await pool.query({ text, values, rowMode: "array" });
+          return result.rowCount ?? 0;
+        }
       },
       async query(text, values) {
         const result = await pool.query({ text, values, rowMode: "array" });
@@ -58,3 +65,15 @@ export function postgresStorage(pool: PostgresPool, options?: SqlHandleOptions):
 }
 
 function ignoreIdleConnectionError(): void {}
+
+/**
+ * Tells whether `error` is PostgreSQL's known race between two sessions that
+ * run `CREATE TABLE IF NOT EXISTS` for the same new table at once: the loser
+ * fails with unique_violation (23505) on the catalog or duplicate_table
+ * (42P07) instead of skipping. It happens when provider instances start
+ * together on an empty database.
+ */
+function isCreateTableRace(sql: string, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (code === "23505" || code === "42P07") && /^\s*CREATE TABLE IF NOT EXISTS\b/i.test(sql);
+}
