@@ -13,19 +13,80 @@ import type {
 /** Statuses whose response must not have a body (Fetch standard, "null body status"). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-/** Reads a Web `Request` (method, URL, headers, whole body) into the addon's request value. */
+/**
+ * Largest request body, in bytes, that the provider accepts. The core answers
+ * a longer token request with 413 (`MAX_TOKEN_REQUEST_BYTES` in
+ * core/src/provider/token_endpoint.rs), so reading one more byte than this is
+ * enough for it to reject the body. The two limits must stay equal.
+ */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+
+/**
+ * How many bytes of an oversized body are still read and discarded after the
+ * limit, so that a client that is still sending receives the 413 rather than
+ * a reset connection. Past this, the body stream is cancelled.
+ */
+const MAX_DISCARDED_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads a Web `Request` (method, URL, headers, body) into the addon's request
+ * value. A body longer than `MAX_REQUEST_BODY_BYTES` is cut one byte after
+ * the limit, and the core rejects it with 413.
+ */
 export async function requestToNative(request: Request): Promise<NativeHttpRequest> {
   if (request === null || typeof request !== "object" || typeof request.arrayBuffer !== "function") {
     throw new TypeError(`handle() expects a Web Fetch API Request, got ${describe(request)}`);
   }
 
-  const body = Buffer.from(await request.arrayBuffer());
+  const body = await readBodyUpTo(request, MAX_REQUEST_BODY_BYTES + 1);
   return {
     method: request.method,
     url: request.url,
     headers: headersToWire(request.headers),
     body,
   };
+}
+
+/**
+ * Reads at most `maxBytes` of the request body, whatever its `Content-Length`
+ * header declares, and discards the rest in the background.
+ */
+async function readBodyUpTo(request: Request, maxBytes: number): Promise<Buffer> {
+  if (request.body === null) {
+    return Buffer.alloc(0);
+  }
+
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < maxBytes) {
+    const { done, value } = await reader.read();
+    if (done) {
+      return Buffer.concat(chunks, length);
+    }
+    chunks.push(value);
+    length += value.byteLength;
+  }
+
+  void discardRest(reader);
+  return Buffer.concat(chunks, length).subarray(0, maxBytes);
+}
+
+/** Reads and drops what is left of a body, up to `MAX_DISCARDED_BODY_BYTES`, then cancels it. */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let discarded = 0;
+  try {
+    while (discarded <= MAX_DISCARDED_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) {
+        return;
+      }
+      discarded += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The client closed the connection: nothing is left to read.
+  }
 }
 
 /** Builds a Web `Response` from the addon's response value. */

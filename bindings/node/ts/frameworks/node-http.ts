@@ -1,0 +1,109 @@
+/**
+ * Conversions between Node.js `http` messages and Web Fetch API objects, for
+ * the adapters of frameworks built on `node:http` (Express, Fastify).
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+/** Headers that describe the original transfer, which a rebuilt body no longer matches. */
+const TRANSFER_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
+
+/** Methods whose requests carry no body. */
+const BODILESS_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * Builds a Web `Request` from a Node.js request. `body` is either a stream of
+ * the raw body, still unread (the provider reads only as much as its size
+ * limit allows), or bytes rebuilt from a body that a parser already read.
+ * Repeated headers stay separate values, as `rawHeaders` has them.
+ */
+export function webRequestFromNode(
+  raw: IncomingMessage,
+  url: string,
+  body: Readable | string | Uint8Array | null,
+): Request {
+  const headers = new Headers();
+  for (let index = 0; index + 1 < raw.rawHeaders.length; index += 2) {
+    const name = raw.rawHeaders[index]!;
+    if (!TRANSFER_HEADERS.has(name.toLowerCase())) {
+      headers.append(name, raw.rawHeaders[index + 1]!);
+    }
+  }
+
+  const method = raw.method ?? "GET";
+  if (BODILESS_METHODS.has(method) || body === null) {
+    return new Request(url, { method, headers });
+  }
+  if (body instanceof Readable) {
+    const stream = Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>;
+    return new Request(url, { method, headers, body: stream, duplex: "half" } as RequestInit);
+  }
+  return new Request(url, { method, headers, body });
+}
+
+/**
+ * Returns true when a body parser has already read the request stream, so
+ * the body must be rebuilt from the parsed value. body-parser 1.x (Express 4)
+ * marks the request with `_body`; 2.x (Express 5) checks that the stream
+ * ended, as this does.
+ */
+export function bodyWasRead(raw: IncomingMessage): boolean {
+  return (raw as IncomingMessage & { _body?: unknown })._body === true || raw.readableEnded;
+}
+
+/**
+ * Encodes a body that a parser already turned into a value. An object under
+ * a form content type becomes `application/x-www-form-urlencoded` again, with
+ * repeated names for arrays (so that the provider still sees a repeated
+ * parameter) and `a[b]` names for nested objects, as `qs` reads them. Any
+ * other object becomes JSON, which the token endpoint rejects for its
+ * content type, as it would the original. Strings and bytes pass unchanged.
+ */
+export function encodeParsedBody(body: unknown, contentType: string | undefined): string | Uint8Array | null {
+  if (body === undefined || body === null) {
+    return null;
+  }
+  if (typeof body === "string" || body instanceof Uint8Array) {
+    return body;
+  }
+
+  const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType === "application/x-www-form-urlencoded" && typeof body === "object") {
+    const form = new URLSearchParams();
+    appendFormFields(form, "", body);
+    return form.toString();
+  }
+  return JSON.stringify(body);
+}
+
+function appendFormFields(form: URLSearchParams, name: string, value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      appendFormFields(form, name, item);
+    }
+    return;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      appendFormFields(form, name === "" ? key : `${name}[${key}]`, item);
+    }
+    return;
+  }
+  form.append(name, value === undefined || value === null ? "" : String(value));
+}
+
+/** Writes a Web `Response` to a Node.js response, streaming its body. */
+export async function writeWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    res.setHeader(name, value);
+  }
+
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  await pipeline(Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]), res);
+}
