@@ -44,14 +44,14 @@ export function postgresStorage(pool: PostgresPool, options?: SqlHandleOptions):
     "postgres",
     {
       async execute(text, values) {
-        try {
-          const result = await pool.query({ text, values, rowMode: "array" });
-          return result.rowCount ?? 0;
-        } catch (error) {
-          if (!isCreateTableRace(text, error)) throw error;
-          // The other session has committed the table by now, so this is a no-op.
-          const result = await pool.query({ text, values, rowMode: "array" });
-          return result.rowCount ?? 0;
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            const result = await pool.query({ text, values, rowMode: "array" });
+            return result.rowCount ?? 0;
+          } catch (error) {
+            // The session that won has committed the table, so the next attempt skips it.
+            if (attempt >= CREATE_TABLE_ATTEMPTS || !isCreateTableRace(text, error)) throw error;
+          }
         }
       },
       async query(text, values) {
@@ -66,14 +66,20 @@ export function postgresStorage(pool: PostgresPool, options?: SqlHandleOptions):
 
 function ignoreIdleConnectionError(): void {}
 
+/** How often a `CREATE TABLE IF NOT EXISTS` that lost a race is run in all. */
+const CREATE_TABLE_ATTEMPTS = 3;
+
+/** SQLSTATEs of the race: unique_violation, duplicate_table, duplicate_object. */
+const CREATE_TABLE_RACE_CODES = new Set(["23505", "42P07", "42710"]);
+
 /**
  * Tells whether `error` is PostgreSQL's known race between two sessions that
  * run `CREATE TABLE IF NOT EXISTS` for the same new table at once: the loser
- * fails with unique_violation (23505) on the catalog or duplicate_table
- * (42P07) instead of skipping. It happens when provider instances start
+ * fails on the catalog (for example `type "trustline_clients" already
+ * exists`) instead of skipping. It happens when provider instances start
  * together on an empty database.
  */
 function isCreateTableRace(sql: string, error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return (code === "23505" || code === "42P07") && /^\s*CREATE TABLE IF NOT EXISTS\b/i.test(sql);
+  return typeof code === "string" && CREATE_TABLE_RACE_CODES.has(code) && /^\s*CREATE TABLE IF NOT EXISTS\b/i.test(sql);
 }
