@@ -2,8 +2,12 @@
 # Runs every test of the repository, in this order:
 #   install   npm ci, unless node_modules already matches package-lock.json
 #   build     npm run build: the native addon (release) and dist/
+#   databases scripts/databases.sh: PostgreSQL and MariaDB on 127.0.0.1,
+#             installed from Debian packages if missing (needs root then)
 #   rust      cargo test --workspace --locked
 #   node      node --test --test-reporter=spec tests/node/
+#   storage   node --test --test-reporter=spec tests/storage/: the storage
+#             suite on every backend, two provider processes, an outage
 #   bun       bun test tests/bun/, with the Bun binary from the `bun` npm package
 #   demo      node examples/demo/demo.mjs
 #
@@ -53,6 +57,18 @@ stage() {
   exit "$status"
 }
 
+# Starts the test databases and exports their URLs (TRUSTLINE_TEST_POSTGRES_URL,
+# TRUSTLINE_TEST_MYSQL_URL) to the stages after it. With
+# TRUSTLINE_TEST_REQUIRE_DATABASES=1 the storage tests fail instead of
+# skipping when a URL is missing.
+start_databases() {
+  local exports
+  exports="$(bash "$REPO_ROOT/scripts/databases.sh" start)" || return
+  eval "$exports"
+  echo "$exports"
+  export TRUSTLINE_TEST_REQUIRE_DATABASES=1
+}
+
 check_toolchains
 echo "node $(node --version), npm $(npm --version), $(cargo --version)"
 echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
@@ -60,8 +76,10 @@ echo "npm_config_cache=$npm_config_cache"
 
 stage install install_node_modules
 stage build build_package
+stage databases start_databases
 stage rust cargo test --workspace --locked
 stage node node --test --test-reporter=spec tests/node/
+stage storage node --test --test-reporter=spec tests/storage/
 stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
 stage demo node examples/demo/demo.mjs
 
