@@ -517,6 +517,16 @@ fn every_command(harness: &Harness) {
     assert_eq!(remaining.as_array().map(Vec::len), Some(1));
 }
 
+/// Skips a server test whose URL is missing, unless TRUSTLINE_TEST_REQUIRE_DATABASES
+/// is set (as scripts/test.sh does), where a missing server is a failure.
+fn skip_or_fail(variable: &str) {
+    assert!(
+        std::env::var_os("TRUSTLINE_TEST_REQUIRE_DATABASES").is_none(),
+        "{variable} is not set but TRUSTLINE_TEST_REQUIRE_DATABASES is: run `eval \"$(bash scripts/databases.sh)\"`"
+    );
+    eprintln!("skipped: set {variable} (bash scripts/databases.sh) to run this test");
+}
+
 #[test]
 fn every_command_on_sqlite() {
     every_command(&Harness::sqlite());
@@ -525,9 +535,7 @@ fn every_command_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_on_postgres() {
     let Some(harness) = Harness::postgres() else {
-        eprintln!(
-            "skipped: set TRUSTLINE_TEST_POSTGRES_URL (bash scripts/databases.sh) to run this test"
-        );
+        skip_or_fail("TRUSTLINE_TEST_POSTGRES_URL");
         return;
     };
     let result = tokio::task::spawn_blocking(move || {
@@ -544,9 +552,7 @@ async fn every_command_on_postgres() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_on_mariadb() {
     let Some(harness) = Harness::mysql() else {
-        eprintln!(
-            "skipped: set TRUSTLINE_TEST_MYSQL_URL (bash scripts/databases.sh) to run this test"
-        );
+        skip_or_fail("TRUSTLINE_TEST_MYSQL_URL");
         return;
     };
     let result = tokio::task::spawn_blocking(move || {

@@ -316,6 +316,10 @@ mod tests {
     #[tokio::test]
     async fn provider_round_trip_on_real_server() {
         let Ok(url) = std::env::var("TRUSTLINE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("TRUSTLINE_TEST_REQUIRE_DATABASES").is_none(),
+                "TRUSTLINE_TEST_POSTGRES_URL is not set but TRUSTLINE_TEST_REQUIRE_DATABASES is"
+            );
             eprintln!("skipped: set TRUSTLINE_TEST_POSTGRES_URL to run this test on a real server");
             return;
         };
