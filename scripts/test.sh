@@ -10,6 +10,9 @@
 #             suite on every backend, two provider processes, an outage
 #   bun       bun test tests/bun/, with the Bun binary from the `bun` npm package
 #   demo      node examples/demo/demo.mjs
+#   cli       tests/cli/run.sh: trustline-cli serve driven by the Node client
+#             and guard, and a 5-second wrk load test per endpoint (the CLI's
+#             admin commands run in the rust stage)
 #
 # Stops at the first stage that fails, names it, and exits with its status.
 # The Rust build and the npm cache are kept outside the clone (see
@@ -82,6 +85,7 @@ stage node node --test --test-reporter=spec tests/node/
 stage storage node --test --test-reporter=spec tests/storage/
 stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
 stage demo node examples/demo/demo.mjs
+stage cli bash tests/cli/run.sh
 
 print_summary
 echo
