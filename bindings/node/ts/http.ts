@@ -22,9 +22,9 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 
 /**
- * How many bytes of an oversized body are still read and discarded after the
- * limit, so that a client that is still sending receives the 413 rather than
- * a reset connection. Past this, the body stream is cancelled.
+ * How many bytes past the limit are still read and dropped in the background,
+ * so that a client that is still sending its body receives the 413 rather
+ * than a closed connection.
  */
 const MAX_DISCARDED_BODY_BYTES = 1024 * 1024;
 
@@ -49,7 +49,7 @@ export async function requestToNative(request: Request): Promise<NativeHttpReque
 
 /**
  * Reads at most `maxBytes` of the request body, whatever its `Content-Length`
- * header declares, and discards the rest in the background.
+ * header declares, and reads and drops the rest in the background.
  */
 async function readBodyUpTo(request: Request, maxBytes: number): Promise<Buffer> {
   if (request.body === null) {
@@ -72,7 +72,12 @@ async function readBodyUpTo(request: Request, maxBytes: number): Promise<Buffer>
   return Buffer.concat(chunks, length).subarray(0, maxBytes);
 }
 
-/** Reads and drops what is left of a body, up to `MAX_DISCARDED_BODY_BYTES`, then cancels it. */
+/**
+ * Reads and drops up to `MAX_DISCARDED_BODY_BYTES` of what is left of a body.
+ * Past that, the rest is left to the server. The stream is not cancelled:
+ * a Node.js bridge such as @hono/node-server destroys the socket then, which
+ * the client sees as a reset connection instead of the 413.
+ */
 async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let discarded = 0;
   try {
@@ -83,9 +88,9 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
       }
       discarded += value.byteLength;
     }
-    await reader.cancel();
+    reader.releaseLock();
   } catch {
-    // The client closed the connection: nothing is left to read.
+    // The client closed the connection, so nothing is left to read.
   }
 }
 

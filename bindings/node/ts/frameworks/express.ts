@@ -14,7 +14,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { AuthError } from "../errors.js";
 import type { Provider, ServiceIdentity } from "../types.js";
 import { bodyWasRead, encodeParsedBody, webRequestFromNode, writeWebResponse } from "./node-http.js";
-import { absoluteUrl, authenticate, authErrorAnswer, scopeCheck, type TokenVerifier } from "./shared.js";
+import { absoluteUrl, authenticate, authErrorReply, scopeCheck, type TokenVerifier } from "./shared.js";
 
 export type { AuthErrorBody } from "./shared.js";
 
@@ -61,7 +61,7 @@ export function createExpressProvider(provider: Pick<Provider, "handle">): Reque
     const body = bodyWasRead(req) ? encodeParsedBody(req.body, req.headers["content-type"]) : req;
 
     Promise.resolve()
-      .then(() => handle(webRequestFromNode(req, url, body)))
+      .then(() => handle(webRequestFromNode(req, res, url, body)))
       .then((response) => writeWebResponse(res, response))
       .catch(next);
   };
@@ -69,8 +69,8 @@ export function createExpressProvider(provider: Pick<Provider, "handle">): Reque
 
 /**
  * Verifies the bearer token of each request and sets `request.trustline` to
- * the caller's `ServiceIdentity`. A missing token is answered with 401, a
- * failed check with the `AuthError`'s status, both with JSON
+ * the caller's `ServiceIdentity`. It responds to a missing token with 401
+ * and to a failed check with the `AuthError`'s status, both with JSON
  * `{ error, message }`. Any other error goes to `next(error)`, for the app's
  * error handler.
  */
@@ -89,8 +89,8 @@ export function createExpressGuard(guard: TokenVerifier): RequestHandler {
 /**
  * Requires more scopes on one route than the guard requires everywhere, with
  * the same guard: `app.post("/orders", requireScopes("write:orders"), handler)`.
- * Put it after `createExpressGuard(guard)`. A token without one of the scopes
- * is answered with 403 `invalid_scope`. If no guard ran before it, the request
+ * Put it after `createExpressGuard(guard)`. It responds with 403
+ * `invalid_scope` to a token that lacks one of the scopes. If no guard ran before it, the request
  * goes to `next(error)`, because that is a mistake in the app's setup.
  */
 export function requireScopes(...scopes: (string | readonly string[])[]): RequestHandler {
@@ -113,6 +113,6 @@ function sendAuthError(res: Response, next: NextFunction, error: unknown): void 
     return;
   }
 
-  const { status, headers, body } = authErrorAnswer(error);
+  const { status, headers, body } = authErrorReply(error);
   res.status(status).set(headers).json(body);
 }

@@ -23,7 +23,7 @@ import type {
 import { AuthError } from "../errors.js";
 import type { Provider, ServiceIdentity } from "../types.js";
 import { webRequestFromNode } from "./node-http.js";
-import { absoluteUrl, authenticate, authErrorAnswer, scopeCheck, type TokenVerifier } from "./shared.js";
+import { absoluteUrl, authenticate, authErrorReply, scopeCheck, type TokenVerifier } from "./shared.js";
 
 export type { AuthErrorBody } from "./shared.js";
 
@@ -35,8 +35,8 @@ declare module "fastify" {
 }
 
 /**
- * Methods routed to the provider. It answers the ones an endpoint does not
- * take with 405 and an `Allow` header. Fastify adds HEAD for the GET routes.
+ * Methods routed to the provider. It responds with 405 and an `Allow` header
+ * to a method that an endpoint does not take. Fastify adds HEAD for the GET routes.
  */
 const PROVIDER_METHODS = ["DELETE", "GET", "PATCH", "POST", "PUT"];
 
@@ -49,7 +49,7 @@ const PROVIDER_METHODS = ["DELETE", "GET", "PATCH", "POST", "PUT"];
  * whether or not `@fastify/formbody` is registered, and passes them to the
  * provider unparsed, so the provider applies its own content type check and
  * size limit. Errors that Fastify raises while reading a body (a malformed
- * `Content-Type` header, for example) are answered as OAuth errors
+ * `Content-Type` header, for example) get OAuth error responses
  * `{ error: "invalid_request", error_description }`.
  */
 export function createFastifyProvider(provider: Pick<Provider, "handle">): FastifyPluginAsync {
@@ -59,13 +59,17 @@ export function createFastifyProvider(provider: Pick<Provider, "handle">): Fasti
     // These calls change only this plugin's encapsulated context, not the app's.
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-    fastify.setErrorHandler(answerBodyError);
+    fastify.setErrorHandler(respondToBodyError);
 
     const route = async (request: FastifyRequest, reply: FastifyReply) => {
       const url = absoluteUrl(request.protocol, request.headers.host, request.raw.url ?? request.url);
       const body = (request.body as Readable | undefined) ?? null;
-      const response = await handle(webRequestFromNode(request.raw, url, body));
-      return reply.send(response);
+      const response = await handle(webRequestFromNode(request.raw, reply.raw, url, body));
+
+      // The body goes as a stream, not the Response itself, which Fastify
+      // 5.12's automatic HEAD routes cannot send.
+      reply.code(response.status).headers(Object.fromEntries(response.headers));
+      return reply.send(response.body ?? undefined);
     };
 
     fastify.route({ method: PROVIDER_METHODS, url: "/token", handler: route });
@@ -77,7 +81,7 @@ export function createFastifyProvider(provider: Pick<Provider, "handle">): Fasti
  * Answers Fastify's body-reading errors (`FST_ERR_CTP_*`, 4xx) as OAuth
  * errors. Any other error is rethrown to the app's error handler.
  */
-async function answerBodyError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+async function respondToBodyError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
   const status = error.statusCode ?? 500;
   if (!error.code?.startsWith("FST_ERR_CTP_") || status < 400 || status > 499) {
     throw error;
@@ -90,9 +94,9 @@ async function answerBodyError(error: FastifyError, _request: FastifyRequest, re
 
 /**
  * Creates a `preHandler` hook that verifies the bearer token and sets
- * `request.trustline` to the caller's `ServiceIdentity`. A missing token is
- * answered with 401, a failed check with the `AuthError`'s status, both with
- * JSON `{ error, message }`. Any other error is thrown to Fastify's error
+ * `request.trustline` to the caller's `ServiceIdentity`. It responds to a
+ * missing token with 401 and to a failed check with the `AuthError`'s
+ * status, both with JSON `{ error, message }`. Any other error is thrown to Fastify's error
  * handler.
  *
  * Add it per route (`{ preHandler: hook }`) or with `addHook("preHandler",
@@ -114,8 +118,8 @@ export function createFastifyGuard(guard: TokenVerifier): preHandlerAsyncHookHan
  * guard requires everywhere, with the same guard:
  * `{ preHandler: [guardHook, requireScopes("write:orders")] }`, or
  * `{ preHandler: requireScopes("write:orders") }` where the guard is already
- * a hook of the plugin. A token without one of the scopes is answered with
- * 403 `invalid_scope`. If no guard ran before it, the error goes to Fastify's
+ * a hook of the plugin. It responds with 403 `invalid_scope` to a token that
+ * lacks one of the scopes. If no guard ran before it, the error goes to Fastify's
  * error handler, because that is a mistake in the app's setup.
  */
 export function requireScopes(...scopes: (string | readonly string[])[]): preHandlerAsyncHookHandler {
@@ -135,6 +139,6 @@ function sendAuthError(reply: FastifyReply, error: unknown): FastifyReply {
     throw error;
   }
 
-  const { status, headers, body } = authErrorAnswer(error);
+  const { status, headers, body } = authErrorReply(error);
   return reply.code(status).headers(headers).send(body);
 }

@@ -36,8 +36,8 @@ export interface ProtectOptions {
  * Creates `protect(handler, options?)`, which wraps a fetch handler: it
  * verifies the request's bearer token and calls `handler(request, identity,
  * ...rest)`, where `rest` is whatever the server passed after the request
- * (Bun's `server`, for example). A missing token is answered with 401, a
- * failed check with the `AuthError`'s status, both with JSON
+ * (Bun's `server`, for example). It responds to a missing token with 401
+ * and to a failed check with the `AuthError`'s status, both with JSON
  * `{ error, message }`. Any other error rejects, for the server's own error
  * handling. `options.scopes` requires more scopes for this handler than the
  * guard requires everywhere.

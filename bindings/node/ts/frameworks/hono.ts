@@ -33,8 +33,8 @@ export interface TrustlineEnv {
  * `/token` and `/.well-known/jwks.json`, to mount with
  * `app.route(issuerPath, createHonoProvider(provider))`: the mount path must
  * be the path of the provider's issuer (`"/"` when it has none). Every method
- * reaches the provider, which answers the ones an endpoint does not take
- * with 405.
+ * reaches the provider, which responds with 405 to a method that an
+ * endpoint does not take.
  */
 export function createHonoProvider(provider: Pick<Provider, "handle">): Hono {
   const handle = provider.handle;
@@ -66,8 +66,8 @@ async function unreadRequest(c: Context): Promise<Request> {
 
 /**
  * Creates middleware that verifies the bearer token and stores the caller's
- * `ServiceIdentity` under `c.get("trustline")`. A missing token is answered
- * with 401, a failed check with the `AuthError`'s status, both with JSON
+ * `ServiceIdentity` under `c.get("trustline")`. It responds to a missing
+ * token with 401 and to a failed check with the `AuthError`'s status, both with JSON
  * `{ error, message }`. Any other error is thrown to the app's `onError`.
  */
 export function createHonoGuard(guard: TokenVerifier): MiddlewareHandler<TrustlineEnv> {
@@ -88,8 +88,8 @@ export function createHonoGuard(guard: TokenVerifier): MiddlewareHandler<Trustli
  * Creates middleware that requires more scopes on one route than the guard
  * requires everywhere, with the same guard:
  * `app.post("/orders", requireScopes("write:orders"), handler)` behind
- * `createHonoGuard(guard)`. A token without one of the scopes is answered
- * with 403 `invalid_scope`. If no guard ran before it, the error is thrown to
+ * `createHonoGuard(guard)`. It responds with 403 `invalid_scope` to a token
+ * that lacks one of the scopes. If no guard ran before it, the error is thrown to
  * the app's `onError`, because that is a mistake in the app's setup.
  */
 export function requireScopes(...scopes: (string | readonly string[])[]): MiddlewareHandler<TrustlineEnv> {

@@ -17,10 +17,13 @@ const BODILESS_METHODS = new Set(["GET", "HEAD"]);
  * Builds a Web `Request` from a Node.js request. `body` is either a stream of
  * the raw body, still unread (the provider reads only as much as its size
  * limit allows), or bytes rebuilt from a body that a parser already read.
- * Repeated headers stay separate values, as `rawHeaders` has them.
+ * Repeated headers stay separate values, as `rawHeaders` has them. `res` is
+ * the response to the request: once it is sent, what the provider left of
+ * the body is read and dropped, so the connection can serve the next request.
  */
 export function webRequestFromNode(
   raw: IncomingMessage,
+  res: ServerResponse,
   url: string,
   body: Readable | string | Uint8Array | null,
 ): Request {
@@ -37,10 +40,63 @@ export function webRequestFromNode(
     return new Request(url, { method, headers });
   }
   if (body instanceof Readable) {
-    const stream = Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>;
-    return new Request(url, { method, headers, body: stream, duplex: "half" } as RequestInit);
+    return new Request(url, { method, headers, body: webStreamOf(body, res), duplex: "half" } as RequestInit);
   }
   return new Request(url, { method, headers, body });
+}
+
+/**
+ * Wraps a Node.js body stream in a Web stream that reads on demand. Unlike
+ * `Readable.toWeb`, cancelling it, or leaving it unread until `res` is sent,
+ * drains the rest of the body instead of destroying the socket, as Node.js
+ * does with a body that no handler read.
+ */
+function webStreamOf(body: Readable, res: ServerResponse): ReadableStream<Uint8Array> {
+  const onData = (chunk: Buffer) => {
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if ((controller.desiredSize ?? 0) <= 0) {
+      body.pause();
+    }
+  };
+  const onEnd = () => {
+    detach();
+    controller.close();
+  };
+  const onError = (error: Error) => {
+    detach();
+    controller.error(error);
+  };
+  const detach = () => {
+    body.off("data", onData);
+    body.off("end", onEnd);
+    body.off("error", onError);
+    res.off("finish", drain);
+  };
+  const drain = () => {
+    detach();
+    body.resume();
+  };
+
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(streamController) {
+        controller = streamController;
+        body.pause();
+        body.on("data", onData);
+        body.on("end", onEnd);
+        body.on("error", onError);
+        res.once("finish", drain);
+      },
+      pull() {
+        body.resume();
+      },
+      cancel() {
+        drain();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Logic that every framework adapter shares: reading the bearer token from an
- * `Authorization` header, the JSON answer to a failed check, and the extra
+ * `Authorization` header, the JSON response to a failed check, and the extra
  * scopes that one route can require. Nothing here imports a framework.
  */
 
@@ -17,8 +17,8 @@ export interface AuthErrorBody {
   message: string;
 }
 
-/** Status, headers and JSON body that a guard answers a failed check with. */
-export interface AuthErrorAnswer {
+/** Status, headers and JSON body of a guard's response to a failed check. */
+export interface AuthErrorReply {
   status: number;
   headers: Record<string, string>;
   body: AuthErrorBody;
@@ -40,11 +40,9 @@ export function bearerToken(header: string | readonly string[] | null | undefine
   const match = /^\s*([^\s]+)(?:\s+([^]*))?$/.exec(value);
   const scheme = match?.[1] ?? "";
   if (scheme.toLowerCase() !== "bearer") {
-    throw new AuthError(
-      "missing_token",
-      `the Authorization header uses the ${JSON.stringify(scheme)} scheme: send \`Authorization: Bearer <token>\``,
-      401,
-    );
+    // A scheme name is echoed, but not a value that may be a credential sent without one.
+    const named = /^[A-Za-z][A-Za-z0-9-]{0,19}$/.test(scheme) ? ` uses the ${JSON.stringify(scheme)} scheme` : " has no Bearer scheme";
+    throw new AuthError("missing_token", `the Authorization header${named}: send \`Authorization: Bearer <token>\``, 401);
   }
 
   const token = (match?.[2] ?? "").trim();
@@ -63,12 +61,12 @@ export async function authenticate(
 }
 
 /**
- * Builds the answer to a failed check: the error's status and
+ * Builds the response to a failed check: the error's status and
  * `{ error: code, message }`. A 401 carries a `WWW-Authenticate: Bearer`
  * challenge (RFC 6750 §3), with `error="invalid_token"` unless the token was
  * missing; a missing scope carries `error="insufficient_scope"`.
  */
-export function authErrorAnswer(error: AuthError): AuthErrorAnswer {
+export function authErrorReply(error: AuthError): AuthErrorReply {
   const headers: Record<string, string> = { "cache-control": "no-store" };
   if (error.status === 401) {
     headers["www-authenticate"] = error.code === "missing_token" ? "Bearer" : 'Bearer error="invalid_token"';
@@ -81,7 +79,7 @@ export function authErrorAnswer(error: AuthError): AuthErrorAnswer {
 
 /** Builds a Web `Response` for a failed check, for the Fetch API and Hono adapters. */
 export function authErrorResponse(error: AuthError): Response {
-  const { status, headers, body } = authErrorAnswer(error);
+  const { status, headers, body } = authErrorReply(error);
   return Response.json(body, { status, headers });
 }
 
@@ -89,9 +87,9 @@ export function authErrorResponse(error: AuthError): Response {
  * Checks the arguments of a `requireScopes(...)` helper and returns the check
  * it runs on each request. Scopes may be given as separate arguments, arrays,
  * or both. The check throws an `AuthError` with code `invalid_scope` (403)
- * when the identity lacks one of them, and a plain `Error` when there is no
- * identity, because then the guard did not run before it: a mistake in the
- * server's setup, not in the request.
+ * when the identity lacks one of them. It throws a plain `Error` when there
+ * is no identity, because then the guard did not run first, which is a
+ * mistake in the server's setup rather than in the request.
  */
 export function scopeCheck(
   helperName: string,
