@@ -222,12 +222,14 @@ pub async fn client(provider: &Provider, format: Format, command: ClientCommand)
         }
 
         ClientCommand::InvalidateTokensBefore { client_id, at } => {
-            let at = at.as_deref().map(|at| parse_time(at, "--at")).transpose()?;
-            provider.invalidate_tokens_before(&client_id, at).await?;
-            let message = format!(
-                "client {client_id}: tokens issued before {} are rejected",
-                at.unwrap_or_else(Timestamp::now)
-            );
+            let at = match at {
+                Some(at) => parse_time(&at, "--at")?,
+                None => Timestamp::now(),
+            };
+            provider
+                .invalidate_tokens_before(&client_id, Some(at))
+                .await?;
+            let message = format!("client {client_id}: tokens issued before {at} are rejected");
             changed(provider, format, &client_id, message).await
         }
 

@@ -3,7 +3,7 @@
 //! - `POST {issuer path}/token` and `GET {issuer path}/.well-known/jwks.json` go to
 //!   `Provider::handle`, which returns 404 for every other path.
 //! - `GET /healthz` returns 200 while the process runs; `GET /readyz` returns 200 when
-//!   the database answers and 503 once shutdown has begun.
+//!   the database responds and 503 once shutdown has begun.
 //! - SIGTERM or SIGINT stops accepting connections, lets requests in flight finish (up
 //!   to the shutdown timeout), then closes the database connections. The provider
 //!   writes to the database inside each request, so nothing is left to flush after.

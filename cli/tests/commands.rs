@@ -118,7 +118,7 @@ impl Harness {
         self.directory.path()
     }
 
-    /// A command with no database or issuer set, in the temporary directory.
+    /// Builds a command with no database or issuer set, in the temporary directory.
     fn bare_command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_trustline-cli"));
         command.current_dir(self.dir());
@@ -128,7 +128,7 @@ impl Harness {
         command
     }
 
-    /// A command with the issuer and this harness's database. Server URLs travel in
+    /// Builds a command with the issuer and this harness's database. Server URLs travel in
     /// the environment, as the help text recommends.
     fn command(&self) -> Command {
         let mut command = self.bare_command();

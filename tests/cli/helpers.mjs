@@ -36,7 +36,7 @@ function findBinary() {
 
 export const CLI_BIN = findBinary();
 
-/** The environment for the binary: this process's, without TRUSTLINE_CLI_* variables. */
+/** Returns the environment for the binary: this process's, without TRUSTLINE_CLI_* variables. */
 function cliEnv(extra = {}) {
   const env = {};
   for (const [name, value] of Object.entries(process.env)) {
