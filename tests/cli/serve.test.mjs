@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { describe, test } from "node:test";
 
+import mysql from "mysql2/promise";
+import pg from "pg";
 import { AuthError, createGuard, createProvider } from "trustline";
+import { mysqlStorage } from "trustline/adapters/mysql";
+import { postgresStorage } from "trustline/adapters/postgres";
 import { sqliteStorage } from "trustline/adapters/sqlite";
 import { createClient } from "trustline/client";
 
@@ -319,9 +323,26 @@ describe("trustline-cli serve with the Node client and guard", () => {
 
 // The same server on the PostgreSQL and MariaDB servers of the storage tests,
 // when scripts/databases.sh has exported their URLs.
+// A Node provider on the npm package's adapter for that server shares the tables.
 const servers = [
-  { name: "PostgreSQL", variable: "TRUSTLINE_TEST_POSTGRES_URL", cliVariable: "TRUSTLINE_CLI_POSTGRES_URL" },
-  { name: "MariaDB", variable: "TRUSTLINE_TEST_MYSQL_URL", cliVariable: "TRUSTLINE_CLI_MYSQL_URL" },
+  {
+    name: "PostgreSQL",
+    variable: "TRUSTLINE_TEST_POSTGRES_URL",
+    cliVariable: "TRUSTLINE_CLI_POSTGRES_URL",
+    open: (url, tablePrefix) => {
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      return { storage: postgresStorage(pool, { tablePrefix }), close: () => pool.end() };
+    },
+  },
+  {
+    name: "MariaDB",
+    variable: "TRUSTLINE_TEST_MYSQL_URL",
+    cliVariable: "TRUSTLINE_CLI_MYSQL_URL",
+    open: (url, tablePrefix) => {
+      const pool = mysql.createPool({ uri: url, connectionLimit: 2 });
+      return { storage: mysqlStorage(pool, { tablePrefix }), close: () => pool.end() };
+    },
+  },
 ];
 for (const server of servers) {
   const url = process.env[server.variable];
@@ -344,6 +365,15 @@ for (const server of servers) {
     const identity = await guard.verify(await client.getToken());
     assert.equal(identity.clientId, created.TRUSTLINE_CLIENT_ID);
     assert.equal((await fetch(`${serve.baseUrl}/readyz`)).status, 200);
+
+    // A client created by a Node provider on the same tables gets tokens from the CLI server.
+    const node = server.open(url, prefix);
+    t.after(() => node.close());
+    const nodeProvider = createProvider({ issuer: ISSUER, storage: node.storage });
+    const fromNode = await nodeProvider.clients.create({ name: "made-in-node", scopes: ["read"] });
+    assert.equal(JSON.parse(cli([...common, "client", "get", fromNode.clientId, "--json"], { env })).name, "made-in-node");
+    const nodeToken = await createClient({ tokenUrl: `${serve.baseUrl}/auth/token`, ...fromNode }).getToken();
+    assert.equal((await guard.verify(nodeToken)).clientId, fromNode.clientId);
 
     cli([...common, "client", "revoke", created.TRUSTLINE_CLIENT_ID], { env });
     const again = createClient({
