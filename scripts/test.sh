@@ -6,6 +6,8 @@
 #             installed from Debian packages if missing (needs root then)
 #   rust      cargo test --workspace --locked
 #   node      node --test --test-reporter=spec tests/node/
+#   frameworks node --test --test-reporter=spec tests/frameworks/: Express,
+#             Fastify and Hono adapters, examples, a project without frameworks
 #   storage   node --test --test-reporter=spec tests/storage/: the storage
 #             suite on every backend, two provider processes, an outage
 #   bun       bun test tests/bun/, with the Bun binary from the `bun` npm package
@@ -82,6 +84,7 @@ stage build build_package
 stage databases start_databases
 stage rust cargo test --workspace --locked
 stage node node --test --test-reporter=spec tests/node/
+stage frameworks node --test --test-reporter=spec tests/frameworks/
 stage storage node --test --test-reporter=spec tests/storage/
 stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
 stage demo node examples/demo/demo.mjs
