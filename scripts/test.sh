@@ -15,6 +15,8 @@
 #   cli       tests/cli/run.sh: trustline-cli serve driven by the Node client
 #             and guard, and a 5-second wrk load test per endpoint (the CLI's
 #             admin commands run in the rust stage)
+#   python    pip install . into a virtualenv under TRUSTLINE_CACHE_DIR, then
+#             pytest tests/python tests/cross-language (needs Python 3.9+)
 #
 # Stops at the first stage that fails, names it, and exits with its status.
 # The Rust build and the npm cache are kept outside the clone (see
@@ -74,6 +76,37 @@ start_databases() {
   export TRUSTLINE_TEST_REQUIRE_DATABASES=1
 }
 
+# Installs the Python package from this checkout (pip install ., which builds
+# the extension with maturin) and the test dependencies into a virtualenv
+# outside the clone, then runs pytest. Set TRUSTLINE_PYTHON to choose the
+# interpreter (default python3). pytest's exit status 5, no test collected,
+# fails the stage like any other failure.
+python_tests() {
+  local python="${TRUSTLINE_PYTHON:-python3}"
+  local venv="$TRUSTLINE_CACHE_DIR/python-venv"
+  command -v "$python" >/dev/null 2>&1 || {
+    echo "$python is not on PATH: install Python 3.9 or later, or set TRUSTLINE_PYTHON" >&2
+    return 1
+  }
+  export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$TRUSTLINE_CACHE_DIR/pip}"
+  export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+  if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv" || return
+  fi
+  "$venv/bin/python" -m pip install --quiet -r tests/python/requirements.txt || return
+  # --force-reinstall: the version stays 0.2.0 while the sources change.
+  "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps . || return
+
+  local status=0
+  "$venv/bin/python" -m pytest tests/python tests/cross-language -p no:cacheprovider || status=$?
+  if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests in tests/python and tests/cross-language" >&2
+    return 1
+  fi
+  return "$status"
+}
+
 check_toolchains
 echo "node $(node --version), npm $(npm --version), $(cargo --version)"
 echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
@@ -89,6 +122,7 @@ stage storage node --test --test-reporter=spec tests/storage/
 stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
 stage demo node examples/demo/demo.mjs
 stage cli bash tests/cli/run.sh
+stage python python_tests
 
 print_summary
 echo

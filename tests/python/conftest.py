@@ -3,7 +3,8 @@ storage backend, and helpers to obtain tokens over HTTP.
 
 PostgreSQL and MariaDB tests run when TRUSTLINE_TEST_POSTGRES_URL and
 TRUSTLINE_TEST_MYSQL_URL are set (``eval "$(bash scripts/databases.sh)"`` starts
-both servers and prints them); otherwise they are skipped with that reason.
+both servers and prints them). Otherwise they are skipped with that reason, or fail
+when TRUSTLINE_TEST_REQUIRE_DATABASES=1 (as scripts/test.sh sets it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ POSTGRES_URL = os.environ.get("TRUSTLINE_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("TRUSTLINE_TEST_MYSQL_URL")
 NO_POSTGRES = "TRUSTLINE_TEST_POSTGRES_URL is not set: run `eval \"$(bash scripts/databases.sh)\"` first"
 NO_MYSQL = "TRUSTLINE_TEST_MYSQL_URL is not set: run `eval \"$(bash scripts/databases.sh)\"` first"
+REQUIRE_DATABASES = os.environ.get("TRUSTLINE_TEST_REQUIRE_DATABASES") == "1"
+
+
+def skip_without_database(reason: str) -> None:
+    if REQUIRE_DATABASES:
+        pytest.fail(f"{reason} (TRUSTLINE_TEST_REQUIRE_DATABASES=1 requires the database)")
+    pytest.skip(reason)
 
 
 class WsgiServer:
@@ -127,7 +135,7 @@ def _backend(name: str, tmp_path: Any) -> Iterator[Backend]:
             connection.close()
     elif name in ("postgres-connection", "postgres-pool"):
         if not POSTGRES_URL:
-            pytest.skip(NO_POSTGRES)
+            skip_without_database(NO_POSTGRES)
         import psycopg
         from psycopg_pool import ConnectionPool
 
@@ -150,7 +158,7 @@ def _backend(name: str, tmp_path: Any) -> Iterator[Backend]:
             _drop_tables(connection.execute, prefix)
     elif name == "mysql":
         if not MYSQL_URL:
-            pytest.skip(NO_MYSQL)
+            skip_without_database(NO_MYSQL)
         prefix = _unique_prefix()
         connections = []
 
