@@ -27,6 +27,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// The storage backend failed or is unavailable.
     Storage,
+    /// A concurrent change won; the call can be repeated.
+    Conflict,
     /// A token endpoint answered with an OAuth 2.0 error (RFC 6749 §5.2).
     OAuth {
         /// The `error` code from the response body.
@@ -54,6 +56,7 @@ impl ErrorKind {
             Self::ClientNotFound => "client_not_found",
             Self::InvalidArgument => "invalid_argument",
             Self::Storage => "storage_unavailable",
+            Self::Conflict => "conflict",
             Self::OAuth { code, .. } => code.as_str(),
             Self::TokenRequestFailed => "token_request_failed",
             Self::Internal => "internal_error",
@@ -68,6 +71,7 @@ impl ErrorKind {
             Self::ClientNotFound => 404,
             Self::InvalidArgument => 400,
             Self::Storage => 503,
+            Self::Conflict => 409,
             Self::OAuth { status, .. } => *status,
             Self::TokenRequestFailed => 502,
             Self::Internal => 500,

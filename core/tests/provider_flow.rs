@@ -406,19 +406,19 @@ async fn conditional_secret_update_applies_once() {
 
         let applied = backend
             .storage
-            .update_client_if_secret(&created.client_id, SecretSlot::Current, &stored.current_secret_hash, &update)
+            .update_client_if_secret(&created.client_id, SecretSlot::Current, Some(&stored.current_secret_hash), &update)
             .await
             .expect("first");
         let again = backend
             .storage
-            .update_client_if_secret(&created.client_id, SecretSlot::Current, &stored.current_secret_hash, &update)
+            .update_client_if_secret(&created.client_id, SecretSlot::Current, Some(&stored.current_secret_hash), &update)
             .await
             .expect("second");
         assert!(applied, "{}", backend.name);
         assert!(!again, "{}: the hash changed, so the second update must not apply", backend.name);
         let pending = backend
             .storage
-            .update_client_if_secret(&created.client_id, SecretSlot::Next, "sha256:none", &update)
+            .update_client_if_secret(&created.client_id, SecretSlot::Next, Some("sha256:none"), &update)
             .await
             .expect("next");
         assert!(!pending, "{}: no pending secret", backend.name);

@@ -4,10 +4,10 @@ use serde::Serialize;
 
 use super::token_endpoint::promotion;
 use super::Provider;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, Outcome};
 use crate::secret::ClientSecret;
-use crate::storage::{ClientUpdate, ServiceClient};
+use crate::storage::{ClientUpdate, SecretSlot, ServiceClient};
 use crate::time::Timestamp;
 
 /// Default overlap of a secret rotation, in seconds.
@@ -249,7 +249,7 @@ impl Provider {
             (None, Some(0)) => None,
             (None, overlap) => Some(now.plus_seconds(overlap.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS) as i64)),
         };
-        self.require_client(client_id).await?;
+        let client = self.require_client(client_id).await?;
 
         let secret = ClientSecret::generate()?;
         let update = match expires_at {
@@ -275,7 +275,23 @@ impl Provider {
                 ..ClientUpdate::default()
             },
         };
-        self.inner.storage.update_client(client_id, &update).await?;
+        // The write applies only if no other rotation changed the slot since it was
+        // read, so two concurrent rotations never both return a secret.
+        let (slot, expected) = match expires_at {
+            Some(_) => (SecretSlot::Next, client.next_secret_hash.as_deref()),
+            None => (SecretSlot::Current, Some(client.current_secret_hash.as_str())),
+        };
+        let applied = self
+            .inner
+            .storage
+            .update_client_if_secret(client_id, slot, expected, &update)
+            .await?;
+        if !applied {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("the secret of client {client_id:?} changed during the rotation: rotate again"),
+            ));
+        }
 
         let mut event = Event::new("client.secret_rotated", self.issuer(), Outcome::Success).client(client_id);
         event = event.metadata("overlapEndsAt", expires_at.map(Timestamp::to_iso));

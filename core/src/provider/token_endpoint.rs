@@ -325,7 +325,7 @@ impl ProviderInner {
             // Only while the legacy hash is still stored: a rotation in between wins.
             let replaced = self
                 .storage
-                .update_client_if_secret(&client.client_id, rehash.slot, &rehash.legacy_hash, &rehash.update)
+                .update_client_if_secret(&client.client_id, rehash.slot, Some(&rehash.legacy_hash), &rehash.update)
                 .await;
             if let Err(error) = replaced {
                 tracing::warn!(client_id = %client.client_id, %error, "replacing a bcrypt secret hash failed");
@@ -487,10 +487,10 @@ impl ProviderInner {
             let Some(update) = promotion(&client, now) else {
                 return Ok(Some(client));
             };
-            let expected = client.next_secret_hash.clone().unwrap_or_default();
+            let expected = client.next_secret_hash.clone();
             if self
                 .storage
-                .update_client_if_secret(client_id, SecretSlot::Next, &expected, &update)
+                .update_client_if_secret(client_id, SecretSlot::Next, expected.as_deref(), &update)
                 .await?
             {
                 update.apply_to(&mut client);

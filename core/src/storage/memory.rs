@@ -77,14 +77,14 @@ impl Storage for MemoryStorage {
         &self,
         client_id: &str,
         slot: SecretSlot,
-        expected_hash: &str,
+        expected_hash: Option<&str>,
         updates: &ClientUpdate,
     ) -> Result<bool> {
         let mut state = self.state();
         let Some(client) = state.clients.iter_mut().find(|client| client.client_id == client_id) else {
             return Ok(false);
         };
-        if slot.hash_of(client) != Some(expected_hash) {
+        if slot.hash_of(client) != expected_hash {
             return Ok(false);
         }
         updates.apply_to(client);

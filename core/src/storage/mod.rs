@@ -53,7 +53,7 @@ pub trait Storage: Send + Sync {
     /// Applies the fields that are set in `updates`.
     async fn update_client(&self, client_id: &str, updates: &ClientUpdate) -> Result<()>;
     /// Applies `updates` only while the secret hash in `slot` still equals
-    /// `expected_hash`, and returns whether it did.
+    /// `expected_hash` (`None`: the slot is empty), and returns whether it did.
     ///
     /// SQL storage does this in one statement, so two provider instances promoting or
     /// upgrading the same secret cannot both apply it. This default reads, then writes:
@@ -62,13 +62,13 @@ pub trait Storage: Send + Sync {
         &self,
         client_id: &str,
         slot: SecretSlot,
-        expected_hash: &str,
+        expected_hash: Option<&str>,
         updates: &ClientUpdate,
     ) -> Result<bool> {
         let Some(client) = self.find_client(client_id).await? else {
             return Ok(false);
         };
-        if slot.hash_of(&client) != Some(expected_hash) {
+        if slot.hash_of(&client) != expected_hash {
             return Ok(false);
         }
         self.update_client(client_id, updates).await?;

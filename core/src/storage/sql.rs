@@ -183,8 +183,24 @@ impl SqlStorage {
     /// Creates the tables once per storage object; a failed attempt is retried by the
     /// next call.
     async fn ready(&self) -> Result<&Arc<dyn SqlExecutor>> {
-        self.schema.get_or_try_init(|| self.create_tables()).await?;
+        self.schema.get_or_try_init(|| self.create_tables_once()).await?;
         Ok(&self.executor)
+    }
+
+    /// Creates the tables. `CREATE TABLE IF NOT EXISTS` can still fail when another
+    /// process creates the same table at that moment (PostgreSQL reports a duplicate
+    /// type), so a failure counts as success when all three tables exist afterwards.
+    async fn create_tables_once(&self) -> Result<()> {
+        let Err(error) = self.create_tables().await else {
+            return Ok(());
+        };
+        for table in [&self.clients, &self.signing_keys, &self.revoked_tokens] {
+            let probe = format!("SELECT 1 FROM {table} WHERE 1 = 0");
+            if self.executor.query(&probe, &[]).await.is_err() {
+                return Err(error);
+            }
+        }
+        Ok(())
     }
 
     async fn create_tables(&self) -> Result<()> {
@@ -523,13 +539,17 @@ impl Storage for SqlStorage {
         &self,
         client_id: &str,
         slot: SecretSlot,
-        expected_hash: &str,
+        expected_hash: Option<&str>,
         updates: &ClientUpdate,
     ) -> Result<bool> {
         let columns = self.client_columns(updates);
         if columns.is_empty() {
             return Ok(false);
         }
+        let condition = match expected_hash {
+            Some(_) => format!("{} = {}", slot.column(), self.dialect.placeholder(columns.len() + 2)),
+            None => format!("{} IS NULL", slot.column()),
+        };
         let assignments = columns
             .iter()
             .enumerate()
@@ -537,15 +557,15 @@ impl Storage for SqlStorage {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "UPDATE {} SET {assignments} WHERE client_id = {} AND {} = {}",
+            "UPDATE {} SET {assignments} WHERE client_id = {} AND {condition}",
             self.clients,
             self.dialect.placeholder(columns.len() + 1),
-            slot.column(),
-            self.dialect.placeholder(columns.len() + 2),
         );
         let mut params: Vec<SqlValue> = columns.into_iter().map(|(_, value)| value).collect();
         params.push(text(client_id));
-        params.push(text(expected_hash));
+        if let Some(expected_hash) = expected_hash {
+            params.push(text(expected_hash));
+        }
         let changed = self.ready().await?.execute(&sql, &params).await?;
         Ok(changed > 0)
     }
