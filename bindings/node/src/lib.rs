@@ -2,6 +2,7 @@
 //! options and values at the edge and delegates to the core. The hand-written
 //! TypeScript in `ts/` is the only caller.
 
+mod benchmark;
 mod callbacks;
 mod errors;
 

@@ -1,0 +1,51 @@
+//! Raw signing and verification rates of the crypto the core uses, measured in a Rust
+//! loop with no JavaScript in between. The benchmark suite compares the package's
+//! issuance and verification rates with these, in the same process and run. Not part
+//! of the public API.
+
+use std::time::Instant;
+
+use napi_derive::napi;
+
+use crate::errors::IntoNapi;
+use trustline::crypto::{Algorithm, SigningKeyPair, VerifyingKey};
+
+/// A JWS signing input of the size of a typical access token (about 400 bytes).
+fn signing_input() -> Vec<u8> {
+    let mut input = b"eyJhbGciOiJFUzI1NiIsImtpZCI6ImtleV8wMWEyNDJiNyIsInR5cCI6ImF0K2p3dCJ9.".to_vec();
+    input.resize(400, b'A');
+    input
+}
+
+/// Signs `iterations` times and returns the nanoseconds per signature.
+#[napi]
+pub fn benchmark_raw_sign(algorithm: String, iterations: u32) -> napi::Result<f64> {
+    let algorithm = Algorithm::parse(&algorithm).into_napi()?;
+    let key = SigningKeyPair::generate(algorithm, "benchmark".into()).into_napi()?;
+    let input = signing_input();
+
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(key.sign(std::hint::black_box(&input)).into_napi()?);
+    }
+    Ok(started.elapsed().as_nanos() as f64 / f64::from(iterations.max(1)))
+}
+
+/// Verifies one signature `iterations` times with a key parsed once, and returns the
+/// nanoseconds per verification.
+#[napi]
+pub fn benchmark_raw_verify(algorithm: String, iterations: u32) -> napi::Result<f64> {
+    let algorithm = Algorithm::parse(&algorithm).into_napi()?;
+    let key = SigningKeyPair::generate(algorithm, "benchmark".into()).into_napi()?;
+    let input = signing_input();
+    let signature = key.sign(&input).into_napi()?;
+    let jwk = serde_json::to_value(key.jwk()).unwrap_or_default();
+    let verifying = VerifyingKey::from_jwk(&jwk)
+        .ok_or_else(|| crate::errors::invalid_argument("the benchmark key did not parse as a JWK"))?;
+
+    let started = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(verifying.verify(std::hint::black_box(&input), &signature));
+    }
+    Ok(started.elapsed().as_nanos() as f64 / f64::from(iterations.max(1)))
+}
