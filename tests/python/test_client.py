@@ -223,3 +223,13 @@ def test_client_repr_hides_secret():
 
     assert "very-secret-value" not in repr(client)
     assert "svc_x" in repr(client)
+
+
+def test_async_cached_token_does_not_suspend(issuer):
+    from test_guard import run_without_suspending
+
+    created = issuer.client()
+    client = AsyncClient(token_url=issuer.token_url, client_id=created.client_id, client_secret=created.client_secret)
+    token = asyncio.run(client.get_token())
+
+    assert run_without_suspending(client.get_token()) == token

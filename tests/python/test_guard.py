@@ -311,3 +311,23 @@ def test_async_hook_coroutine_runs_on_loop(issuer):
 def test_guard_options_are_checked(options, error):
     with pytest.raises(error):
         Guard(**{"issuer": "https://auth.internal", **options})
+
+
+def run_without_suspending(coroutine):
+    """Run a coroutine that must finish without awaiting anything (no loop round trip)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coroutine.close()
+    raise AssertionError("the coroutine suspended: it waited for the event loop")
+
+
+def test_async_verify_with_cached_jwks_does_not_suspend(issuer):
+    token = issuer.token(issuer.client())
+    guard = AsyncGuard(issuer=issuer.url)
+    asyncio.run(guard.verify(token))
+
+    identity = run_without_suspending(guard.verify(token))
+
+    assert identity.name == "orders"

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+
 use pyo3::prelude::*;
 
 use trustline::client::{Client, ClientOptions, TokenCache, DEFAULT_REFRESH_SKEW_SECONDS};
@@ -16,6 +18,9 @@ use crate::transport;
 #[pyclass(frozen, module = "trustline._native", name = "Client")]
 pub struct NativeClient {
     client: Client,
+    /// Whether the token cache is the user's (Python) cache rather than the core's
+    /// in-memory one.
+    user_cache: bool,
 }
 
 #[pymethods]
@@ -41,10 +46,11 @@ impl NativeClient {
             scope: scope.unwrap_or_default(),
             refresh_skew_seconds: refresh_skew_seconds.unwrap_or(DEFAULT_REFRESH_SKEW_SECONDS),
         };
+        let user_cache = cache.is_some();
         let cache =
             cache.map(|dispatch| Arc::new(PyTokenCache::new(dispatch)) as Arc<dyn TokenCache>);
         let client = Client::new(options, transport(py)?, cache).into_py_result(py)?;
-        Ok(Self { client })
+        Ok(Self { client, user_cache })
     }
 
     /// The key under which this client's token is cached. It contains no secret.
@@ -57,6 +63,24 @@ impl NativeClient {
     fn get_token(&self, py: Python<'_>) -> PyResult<String> {
         let client = self.client.clone();
         runtime::block_on(py, async move { client.get_token().await })?.into_py_result(py)
+    }
+
+    /// Returns the cached token without leaving the calling thread, or `None` when a
+    /// token request is needed (or the cache is the user's, whose methods may block)
+    /// and `get_token_async` must be used.
+    ///
+    /// When the token must be fetched, this first poll starts the shared request, and
+    /// `get_token_async` joins it.
+    fn get_token_local(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        if self.user_cache {
+            return Ok(None);
+        }
+        let handle = runtime::handle()?;
+        let _context = handle.enter();
+        match self.client.get_token().now_or_never() {
+            Some(result) => result.map(Some).into_py_result(py),
+            None => Ok(None),
+        }
     }
 
     /// Gets a token on the runtime and calls `done(error, token)`.

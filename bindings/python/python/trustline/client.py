@@ -173,7 +173,13 @@ class AsyncClient(_ClientBase):
         self._client_id = client_id
 
     async def get_token(self) -> str:
-        """Return a cached access token, or fetch a new one; see :meth:`Client.get_token`."""
+        """Return a cached access token, or fetch a new one; see :meth:`Client.get_token`.
+
+        A token in the default in-memory cache is returned without a thread hop.
+        """
+        token = self._native.get_token_local()
+        if token is not None:
+            return token
         return await await_native(self._native.get_token_async)
 
     async def get_headers(self) -> Dict[str, str]:
