@@ -140,12 +140,14 @@ def test_hs256_and_none_are_rejected(issuer):
 
 
 def test_expired_token_is_rejected(server):
-    issuer = make_issuer(server, MemoryStorage(), token_ttl=1)
+    # iat is rounded down to the second, so a 3-second token is valid for 2 s or more.
+    issuer = make_issuer(server, MemoryStorage(), token_ttl=3)
     token = issuer.token(issuer.client())
     guard = issuer.guard(clock_tolerance=0)
     guard.verify(token)
 
-    time.sleep(2.1)
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires_at - time.time()) + 0.2)
 
     with pytest.raises(InvalidTokenError, match="expired"):
         guard.verify(token)
