@@ -15,7 +15,7 @@ mod provider;
 mod runtime;
 mod storage;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 
@@ -24,15 +24,21 @@ use trustline::http_client::ReqwestTransport;
 
 use errors::IntoPyResult;
 
-/// The HTTP transport shared by every guard and client, so that they share one
-/// connection pool.
+/// The HTTP transport of new guards and clients, shared so that they share one
+/// connection pool. A child process after `fork()` starts a new one, because pooled
+/// connections belong to the parent's runtime.
+static TRANSPORT: Mutex<Option<Arc<ReqwestTransport>>> = Mutex::new(None);
+
 fn transport(py: Python<'_>) -> PyResult<Arc<dyn HttpTransport>> {
-    static TRANSPORT: OnceLock<Arc<ReqwestTransport>> = OnceLock::new();
-    if let Some(transport) = TRANSPORT.get() {
+    let mut slot = TRANSPORT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(transport) = slot.as_ref() {
         return Ok(transport.clone());
     }
     let transport = Arc::new(ReqwestTransport::new().into_py_result(py)?);
-    Ok(TRANSPORT.get_or_init(|| transport).clone())
+    *slot = Some(transport.clone());
+    Ok(transport)
 }
 
 /// Registers the function that builds `AuthError` exceptions:
@@ -49,11 +55,14 @@ fn _shutdown_at_exit(py: Python<'_>) {
     runtime::shutdown_at_exit(py);
 }
 
-/// Forgets the parent's runtime in a child process after `fork()`. The package
-/// registers it with `os.register_at_fork`.
+/// Forgets the parent's runtime and HTTP transport in a child process after `fork()`.
+/// The package registers it with `os.register_at_fork`.
 #[pyfunction]
 fn _after_fork_in_child() {
     runtime::forget_after_fork();
+    *TRANSPORT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
 }
 
 #[pymodule]
