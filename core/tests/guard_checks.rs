@@ -250,3 +250,73 @@ async fn local_verification_needs_a_cached_jwks() {
     let forged = sign_with_foreign_key("unknown-kid", &claims_of(&token));
     assert!(guard.verify_local(&forged).is_none(), "an unknown kid needs a refetch");
 }
+
+#[tokio::test]
+async fn cached_tokens_still_see_revocation_and_disable() {
+    for backend in backends().await {
+        let provider = Provider::new(ProviderOptions::new(ISSUER), backend.storage.clone()).expect("provider");
+        let created = provider.create_client("a", &[]).await.expect("create");
+        let issue = || async {
+            access_token(&request_token(&provider, &created.client_id, created.client_secret.expose(), "grant_type=client_credentials").await)
+        };
+        let (first, second) = (issue().await, issue().await);
+        let mut options = GuardOptions::new(ISSUER);
+        options.storage = Some(backend.storage.clone());
+        let guard = Guard::new(options, ProviderTransport::new(provider.clone())).expect("guard");
+
+        guard.verify(&first).await.expect("valid");
+        guard.verify(&second).await.expect("valid");
+        assert!(guard.verify_cached(&first).expect("cached").is_ok(), "{}", backend.name);
+
+        let jti = decode_part(&first, 1)["jti"].as_str().expect("jti").to_owned();
+        provider.revoke_token(&jti, Timestamp::now().plus_seconds(60)).await.expect("revoke");
+        let revoked = guard.verify_cached(&first).expect("decided from the cache");
+        assert_eq!(revoked.expect_err("revoked").code(), "invalid_token", "{}", backend.name);
+        assert!(guard.verify_cached(&first).is_none(), "{}: a rejected token leaves the cache", backend.name);
+        assert_eq!(guard.verify(&first).await.expect_err("revoked").code(), "invalid_token");
+
+        guard.verify_cached(&second).expect("cached").expect("still valid");
+        provider.disable_client(&created.client_id).await.expect("disable");
+        let disabled = guard.verify_cached(&second).expect("decided from the cache");
+        assert_eq!(disabled.expect_err("disabled").code(), "invalid_token", "{}", backend.name);
+    }
+}
+
+#[tokio::test]
+async fn cached_tokens_see_writes_from_another_connection() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("shared.sqlite");
+    let open = || {
+        let executor = trustline::storage::SqliteExecutor::open(&path).expect("open");
+        let storage = trustline::storage::SqlStorage::new(Arc::new(executor), trustline::storage::SqlTables::default()).expect("storage");
+        Arc::new(storage) as Arc<dyn trustline::storage::Storage>
+    };
+    let (provider_storage, guard_storage) = (open(), open());
+    let provider = Provider::new(ProviderOptions::new(ISSUER), provider_storage).expect("provider");
+    let created = provider.create_client("a", &[]).await.expect("create");
+    let token = access_token(&request_token(&provider, &created.client_id, created.client_secret.expose(), "grant_type=client_credentials").await);
+    let mut options = GuardOptions::new(ISSUER);
+    options.storage = Some(guard_storage);
+    let guard = Guard::new(options, ProviderTransport::new(provider.clone())).expect("guard");
+
+    guard.verify(&token).await.expect("valid");
+    guard.verify_cached(&token).expect("cached").expect("valid");
+    provider.invalidate_tokens_before(&created.client_id, Some(Timestamp::now().plus_seconds(1))).await.expect("cutoff");
+    let error = guard.verify_cached(&token).expect("decided from the cache").expect_err("cut off");
+    assert_eq!(error.code(), "invalid_token");
+}
+
+#[tokio::test]
+async fn forged_tokens_in_cooldown_are_rejected_locally() {
+    let setup = setup(|_| {}).await;
+    setup.guard.verify(&setup.token).await.expect("valid");
+    let claims = claims_of(&setup.token);
+    let first = sign_with_foreign_key("forged-first", &claims);
+    assert!(setup.guard.verify_local(&first).is_none(), "the first miss may refetch");
+    assert!(setup.guard.verify(&first).await.is_err());
+
+    let next = sign_with_foreign_key("forged-next", &claims);
+    let local = setup.guard.verify_local(&next).expect("decided without I/O during the cooldown");
+    assert_eq!(local.expect_err("forged").code(), "invalid_token");
+    assert_eq!(setup.transport.count(), 2);
+}

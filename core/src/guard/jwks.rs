@@ -83,6 +83,16 @@ impl JwksCache {
         self.fetch_and_store(transport, report).await
     }
 
+    /// Whether [`JwksCache::refetch_after_miss`] could fetch or find a newer key set
+    /// than `seen` now; when not, a miss can be decided without waiting for it.
+    pub(crate) fn refetch_possible(&self, seen: &KeySet) -> bool {
+        if self.snapshot().is_some_and(|set| set.generation != seen.generation) {
+            return true;
+        }
+        let last = self.last_early_refetch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        !last.is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN)
+    }
+
     /// Refetches early because `seen` lacked a key, unless another caller already did
     /// since, or the cooldown since the last early refetch has not passed. Returns the
     /// newer set, or `None` when nothing newer may be fetched.

@@ -2,6 +2,7 @@
 //! storage, revocation, disabled-client and cutoff checks. A token is verified in
 //! [`Guard::verify`].
 
+mod cache;
 mod jwks;
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
+pub use cache::VERIFIED_CACHE_CAPACITY;
 pub use jwks::{FETCH_TIMEOUT, JWKS_TTL, REFETCH_COOLDOWN};
 
 use crate::crypto::Algorithm;
@@ -19,6 +21,7 @@ use crate::jwt::{self, UnverifiedToken};
 use crate::provider::normalize_issuer;
 use crate::storage::Storage;
 use crate::time::Timestamp;
+use cache::{CachedToken, VerifiedCache, UNKNOWN_VERSION};
 use jwks::{JwksCache, KeySet, RefreshReport};
 
 /// Default clock tolerance for `exp`, `nbf` and `iat`, in seconds.
@@ -89,6 +92,7 @@ struct GuardInner {
     configured_issuer: String,
     transport: Arc<dyn HttpTransport>,
     jwks: JwksCache,
+    verified: VerifiedCache,
 }
 
 impl std::fmt::Debug for Guard {
@@ -130,6 +134,7 @@ impl Guard {
         Ok(Self {
             inner: Arc::new(GuardInner {
                 jwks: JwksCache::new(jwks_url),
+                verified: VerifiedCache::default(),
                 configured_issuer,
                 options,
                 transport,
@@ -140,6 +145,9 @@ impl Guard {
     /// Verifies a token: signature, `iss`, `exp`, `nbf`, `iat`, `sub`, audience, scopes,
     /// env, and with storage the client, the `jti` and the cutoff.
     pub async fn verify(&self, token: &str) -> Result<ServiceIdentity> {
+        if let Some(result) = self.verify_cached(token) {
+            return result.map(|identity| identity.as_ref().clone());
+        }
         let mut signed_subject = None;
         let result = self.inner.verify(token, &mut signed_subject).await;
         self.inner.report(&result, signed_subject);
@@ -150,15 +158,69 @@ impl Guard {
     /// and has the token's key, and storage is absent or in this process. Returns `None`
     /// otherwise; then call [`Guard::verify`]. Both apply the same checks.
     pub fn verify_local(&self, token: &str) -> Option<Result<ServiceIdentity>> {
+        if let Some(result) = self.verify_cached(token) {
+            return Some(result.map(|identity| identity.as_ref().clone()));
+        }
         let mut signed_subject = None;
         let result = self.inner.verify_local(token, &mut signed_subject)?;
         self.inner.report(&result, signed_subject);
+        Some(result)
+    }
+
+    /// Answers for a token verified before, without parsing it or checking its
+    /// signature again: expiry and, with storage, the client, the `jti` and the cutoff
+    /// are still checked, so revocation applies to cached tokens at once.
+    ///
+    /// Storage is consulted again only when its [`Storage::version`] changed since the
+    /// last check (always, for storage that cannot tell). Returns `None` when the token
+    /// is not cached, has expired, or the storage check needs I/O; then verify it.
+    pub fn verify_cached(&self, token: &str) -> Option<Result<Arc<ServiceIdentity>>> {
+        let inner = &self.inner;
+        let token = token.trim();
+        let entry = inner.verified.get(token)?;
+
+        let now = Timestamp::now().as_seconds() as f64;
+        if now >= entry.expires_at + inner.options.clock_tolerance as f64 {
+            inner.verified.remove(token);
+            return None;
+        }
+
+        let result = match &inner.options.storage {
+            None => Ok(()),
+            Some(storage) => {
+                let version = storage.version();
+                if version.is_some_and(|version| version == entry.version()) {
+                    Ok(())
+                } else if storage.is_local() {
+                    // Local storage completes its futures on the first poll.
+                    let checked = check_storage(storage.as_ref(), &entry.identity.raw).now_or_never()?;
+                    if checked.is_ok() {
+                        entry.set_version(version.unwrap_or(UNKNOWN_VERSION));
+                    }
+                    checked
+                } else {
+                    return None;
+                }
+            }
+        };
+
+        let result = match result {
+            Ok(()) => Ok(entry.identity.clone()),
+            Err(error) => {
+                inner.verified.remove(token);
+                Err(error)
+            }
+        };
+        let subject = Some(entry.identity.client_id.clone());
+        inner.report_with(result.as_ref().map(|identity| identity.as_ref()), subject);
         Some(result)
     }
 }
 
 /// A token split and parsed, with its header read.
 struct ParsedToken<'a> {
+    /// The token without surrounding whitespace, the key of the verified cache.
+    raw_token: &'a str,
     token: UnverifiedToken<'a>,
     algorithm: Algorithm,
     key_id: Option<String>,
@@ -173,6 +235,7 @@ fn parse_token(token: &str) -> Result<ParsedToken<'_>> {
     let (algorithm, key_id) = read_header(&unverified)?;
     let key_id = key_id.map(str::to_owned);
     Ok(ParsedToken {
+        raw_token: token,
         token: unverified,
         algorithm,
         key_id,
@@ -205,7 +268,9 @@ impl GuardInner {
         };
         let keys = self.jwks.fresh()?;
         let check = check_signature(&keys, &parsed);
-        if matches!(check, SignatureCheck::Missing | SignatureCheck::Invalid) {
+        // A miss needs a refetch unless the cooldown forbids one, so that a stream of
+        // forged tokens is rejected here, at the cost of a valid verification or less.
+        if matches!(check, SignatureCheck::Missing | SignatureCheck::Invalid) && self.jwks.refetch_possible(&keys) {
             return None;
         }
         if self.options.storage.as_ref().is_some_and(|storage| !storage.is_local()) {
@@ -243,13 +308,30 @@ impl GuardInner {
         let claims = parsed.token.claims;
         *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
         self.check_claims(&claims)?;
+        let mut storage_version = UNKNOWN_VERSION;
         if let Some(storage) = &self.options.storage {
+            // Read before the check, so that a write during the check changes it.
+            storage_version = storage.version().unwrap_or(UNKNOWN_VERSION);
             check_storage(storage.as_ref(), &claims).await?;
         }
-        Ok(identity(claims))
+
+        let expires_at = numeric_claim(&claims, "exp")?.unwrap_or(0.0);
+        let identity = identity(claims);
+        self.verified.insert(
+            parsed.raw_token,
+            CachedToken::new(Arc::new(identity.clone()), expires_at, storage_version),
+        );
+        Ok(identity)
     }
 
     fn report(&self, result: &Result<ServiceIdentity>, signed_subject: Option<String>) {
+        self.report_with(result.as_ref(), signed_subject);
+    }
+
+    fn report_with(&self, result: std::result::Result<&ServiceIdentity, &Error>, signed_subject: Option<String>) {
+        if self.options.on_event.is_none() {
+            return;
+        }
         let issuer = &self.options.issuer;
         let event = match result {
             Ok(identity) => Event::new("token.verified", issuer, Outcome::Success)

@@ -156,6 +156,15 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Whether the cached key that signs now is an ES256 key. `false` when nothing is
+    /// cached yet, so that the first request, which may generate a key, runs off the
+    /// caller's thread.
+    pub(crate) fn cached_signing_is_cheap(&self) -> bool {
+        self.cached()
+            .and_then(|snapshot| select_signing_key(&snapshot.keys, Timestamp::now()))
+            .is_some_and(|key| key.algorithm() == Algorithm::Es256)
+    }
+
     /// Returns the key that signs now: the newest whose `not_before` has passed and whose
     /// `not_after` has not. Creates one from the signing options when there is none.
     pub(crate) async fn signing_key(&self) -> Result<Arc<SigningKeyPair>> {

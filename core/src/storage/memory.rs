@@ -1,6 +1,7 @@
 //! In-process storage, for tests and single-process services.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -20,12 +21,21 @@ struct State {
 #[derive(Default)]
 pub struct MemoryStorage {
     state: Mutex<State>,
+    /// Incremented by every write, for [`Storage::version`].
+    writes: AtomicU64,
 }
 
 impl MemoryStorage {
     /// Creates empty storage.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Locks the state for a write, and counts the write.
+    fn write(&self) -> MutexGuard<'_, State> {
+        let state = self.state();
+        self.writes.fetch_add(1, Ordering::Release);
+        state
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -41,12 +51,16 @@ impl Storage for MemoryStorage {
         true
     }
 
+    fn version(&self) -> Option<u64> {
+        Some(self.writes.load(Ordering::Acquire))
+    }
+
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>> {
         Ok(self.state().clients.iter().find(|client| client.client_id == client_id).cloned())
     }
 
     async fn create_client(&self, client: &ServiceClient) -> Result<()> {
-        let mut state = self.state();
+        let mut state = self.write();
         if state.clients.iter().any(|existing| existing.client_id == client.client_id) {
             return Err(crate::Error::invalid_argument(format!(
                 "a client with id {:?} already exists",
@@ -58,7 +72,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<()> {
-        self.state().clients.retain(|client| client.client_id != client_id);
+        self.write().clients.retain(|client| client.client_id != client_id);
         Ok(())
     }
 
@@ -67,7 +81,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn update_client(&self, client_id: &str, updates: &ClientUpdate) -> Result<()> {
-        if let Some(client) = self.state().clients.iter_mut().find(|client| client.client_id == client_id) {
+        if let Some(client) = self.write().clients.iter_mut().find(|client| client.client_id == client_id) {
             updates.apply_to(client);
         }
         Ok(())
@@ -80,7 +94,7 @@ impl Storage for MemoryStorage {
         expected_hash: Option<&str>,
         updates: &ClientUpdate,
     ) -> Result<bool> {
-        let mut state = self.state();
+        let mut state = self.write();
         let Some(client) = state.clients.iter_mut().find(|client| client.client_id == client_id) else {
             return Ok(false);
         };
@@ -122,14 +136,14 @@ impl Storage for MemoryStorage {
     }
 
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        let mut state = self.state();
+        let mut state = self.write();
         state.signing_keys.retain(|existing| existing.key_id != key.key_id);
         state.signing_keys.push(key.clone());
         Ok(())
     }
 
     async fn set_signing_key_not_after(&self, key_id: &str, not_after: Option<Timestamp>) -> Result<()> {
-        if let Some(key) = self.state().signing_keys.iter_mut().find(|key| key.key_id == key_id) {
+        if let Some(key) = self.write().signing_keys.iter_mut().find(|key| key.key_id == key_id) {
             key.not_after = not_after;
         }
         Ok(())
@@ -144,7 +158,7 @@ impl Storage for MemoryStorage {
 
     async fn revoke_token(&self, token: &RevokedToken) -> Result<()> {
         let now = Timestamp::now();
-        let mut state = self.state();
+        let mut state = self.write();
         state.revoked_tokens.retain(|_, expires_at| *expires_at > now);
         let entry = state.revoked_tokens.entry(token.jti.clone()).or_insert(token.expires_at);
         *entry = (*entry).max(token.expires_at);

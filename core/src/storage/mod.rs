@@ -42,6 +42,13 @@ pub trait Storage: Send + Sync {
         false
     }
 
+    /// A number that changes whenever the stored data changes, from this process or any
+    /// other, or `None` when this storage cannot tell. The guard uses it to skip storage
+    /// checks for a token it verified before while nothing changed.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
     /// Looks a client up by its `clientId`.
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>>;
     /// Inserts a new client.

@@ -69,6 +69,11 @@ pub trait SqlExecutor: Send + Sync {
     fn is_local(&self) -> bool {
         false
     }
+    /// A number that changes whenever the database changes, from this process or any
+    /// other, or `None` when the executor cannot tell. Default `None`.
+    fn version(&self) -> Option<u64> {
+        None
+    }
     /// Runs a statement and returns the number of rows it changed.
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64>;
     /// Runs a query and returns its rows.
@@ -471,6 +476,10 @@ fn read_signing_key(row: &SqlRow, table: &str) -> Result<SigningKeyRecord> {
 impl Storage for SqlStorage {
     fn is_local(&self) -> bool {
         self.executor.is_local()
+    }
+
+    fn version(&self) -> Option<u64> {
+        self.executor.version()
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<ServiceClient>> {

@@ -1,6 +1,7 @@
 //! The embedded SQLite executor, on rusqlite with the bundled SQLite.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// are short, but a write blocked by another process waits up to the busy timeout.
 pub struct SqliteExecutor {
     connection: Mutex<Connection>,
+    /// Statements run through this connection, for [`SqlExecutor::version`]; SQLite's
+    /// `data_version` counts only other connections' commits.
+    statements: AtomicU64,
 }
 
 impl SqliteExecutor {
@@ -47,6 +51,7 @@ impl SqliteExecutor {
             .map_err(|error| Error::storage(format!("configuring the SQLite database {name} failed: {error}")))?;
         Ok(Self {
             connection: Mutex::new(connection),
+            statements: AtomicU64::new(0),
         })
     }
 
@@ -87,8 +92,15 @@ impl SqlExecutor for SqliteExecutor {
         true
     }
 
+    fn version(&self) -> Option<u64> {
+        let connection = self.connection();
+        let others: i64 = connection.query_row("PRAGMA data_version", [], |row| row.get(0)).ok()?;
+        Some(self.statements.load(Ordering::Acquire).wrapping_add(others as u64))
+    }
+
     async fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64> {
         let connection = self.connection();
+        self.statements.fetch_add(1, Ordering::Release);
         let mut statement = connection.prepare_cached(sql).map_err(query_failed)?;
         let changed = statement
             .execute(params_from_iter(params.iter().map(to_sqlite)))
