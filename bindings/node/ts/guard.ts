@@ -18,6 +18,26 @@ import {
   requireUrl,
 } from "./validate.js";
 
+/** How many identities a guard keeps; equal to the addon's verified-token cache. */
+const IDENTITY_CACHE_CAPACITY = 4096;
+
+/**
+ * Returns a copy of a kept identity for one caller. `raw` is shared between
+ * callers and frozen, so that no caller can change what another one sees.
+ */
+function copyIdentity(identity: ServiceIdentity): ServiceIdentity {
+  return { ...identity, scopes: [...identity.scopes] };
+}
+
+function deepFreeze(value: unknown): void {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) {
+      deepFreeze(member);
+    }
+  }
+}
+
 /**
  * Creates a verifier of access tokens. The JWKS is fetched with
  * `globalThis.fetch` on first use. Throws a `TypeError` for an option of the
@@ -34,6 +54,20 @@ export function createGuard(options: GuardOptions): Guard {
     throw toAuthError(error);
   }
 
+  // Identities of tokens verified before, oldest first, bounded like the addon's
+  // own cache of verified tokens. Parsing the identity once and keeping it makes
+  // a repeated verification cost one call into the addon.
+  const identities = new Map<string, ServiceIdentity>();
+  const remember = (token: string, json: string): ServiceIdentity => {
+    const identity = JSON.parse(json) as ServiceIdentity;
+    deepFreeze(identity.raw);
+    if (identities.size >= IDENTITY_CACHE_CAPACITY) {
+      identities.delete(identities.keys().next().value as string);
+    }
+    identities.set(token, identity);
+    return copyIdentity(identity);
+  };
+
   const verify = (token: string): Promise<ServiceIdentity> => {
     // A missing header often arrives as `undefined`. The addon rejects it
     // with `missing_token` (401), as it does an empty string.
@@ -44,17 +78,32 @@ export function createGuard(options: GuardOptions): Guard {
       return Promise.reject(new TypeError(`verify() expects the token as a string, got ${describe(token)}`));
     }
 
+    // A token verified before: the addon still checks expiry and storage
+    // (revocation, disable, cutoff), and this side keeps the identity object.
+    const known = identities.get(token);
+    if (known !== undefined) {
+      try {
+        if (native.revalidate(token)) {
+          return Promise.resolve(copyIdentity(known));
+        }
+        identities.delete(token);
+      } catch (error) {
+        identities.delete(token);
+        return Promise.reject(toAuthError(error));
+      }
+    }
+
     // With the JWKS cached and no remote storage, the addon verifies on this
     // thread; otherwise it returns null and the async path does the I/O.
     try {
-      const identity = native.verifyLocal(token);
-      if (identity !== null) {
-        return Promise.resolve(identity);
+      const json = native.verifyLocal(token);
+      if (json !== null) {
+        return Promise.resolve(remember(token, json));
       }
     } catch (error) {
       return Promise.reject(toAuthError(error));
     }
-    return callNative(() => native.verify(token));
+    return callNative(async () => remember(token, await native.verify(token)));
   };
 
   return { verify };

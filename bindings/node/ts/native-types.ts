@@ -179,6 +179,8 @@ export interface NativeRotateKeyInput {
 
 export interface NativeProvider {
   handle(request: NativeHttpRequest): Promise<NativeHttpResponse>;
+  /** Answers on this thread when no I/O is needed; `null` means "use handle". */
+  handleLocal(request: NativeHttpRequest): NativeHttpResponse | null;
   createClient(name: string, scopes?: string[]): Promise<NativeCreatedClient>;
   listClients(): Promise<WireProviderClient[]>;
   getClient(clientId: string): Promise<WireProviderClient | null>;
@@ -224,9 +226,12 @@ export interface NativeServiceIdentity {
 }
 
 export interface NativeGuard {
-  verify(token: string): Promise<NativeServiceIdentity>;
-  /** Verifies without I/O when possible; `null` means "use verify". Throws on a failed check. */
-  verifyLocal(token: string): NativeServiceIdentity | null;
+  /** Resolves to the identity as JSON text. */
+  verify(token: string): Promise<string>;
+  /** Verifies without I/O when possible: the identity as JSON text, or `null` for "use verify". Throws on a failed check. */
+  verifyLocal(token: string): string | null;
+  /** For a token verified before: `true` while still valid, `false` when it must be verified again; throws when no longer valid. */
+  revalidate(token: string): boolean;
 }
 
 export interface NativeGuardClass {

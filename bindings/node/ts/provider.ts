@@ -49,7 +49,10 @@ export function createProvider(options: ProviderOptions): Provider {
   const handle = async (request: Request): Promise<Response> => {
     const nativeRequest = await requestToNative(request);
     try {
-      return responseFromNative(await native.handle(nativeRequest));
+      // The addon answers on this thread when that needs no I/O (local storage and
+      // an ES256 key); otherwise it returns null and the async path does the work.
+      const local = native.handleLocal(nativeRequest);
+      return responseFromNative(local ?? (await native.handle(nativeRequest)));
     } catch (error) {
       throw toAuthError(error);
     }
