@@ -17,6 +17,8 @@
 #             admin commands run in the rust stage)
 #   python    pip install . into a virtualenv under TRUSTLINE_CACHE_DIR, then
 #             pytest tests/python tests/cross-language (needs Python 3.9+)
+#   bench     benchmarks/node/run.mjs --smoke: every benchmark scenario, briefly,
+#             so that the suite keeps working (scripts/bench.sh measures for real)
 #
 # Stops at the first stage that fails, names it, and exits with its status.
 # The Rust build and the npm cache are kept outside the clone (see
@@ -123,6 +125,7 @@ stage bun "$REPO_ROOT/node_modules/.bin/bun" test ./tests/bun/
 stage demo node examples/demo/demo.mjs
 stage cli bash tests/cli/run.sh
 stage python python_tests
+stage bench node --expose-gc benchmarks/node/run.mjs --smoke --out "$(mktemp -d)/benchmark-smoke.json"
 
 print_summary
 echo

@@ -14,10 +14,10 @@ import { createGuard, createProvider, memoryStorage } from "trustline";
 import { sqliteStorage } from "trustline/adapters/sqlite";
 
 import {
-  concurrentRate,
   issueTokens,
   listRate,
   loadAddon,
+  preparedRate,
   sequentialRate,
   serve,
   settledRss,
@@ -52,12 +52,9 @@ export async function issuance({ seconds }) {
       const setup = await providerSetup({ algorithm, storage });
       await issueTokens(setup.provider, setup.makeRequest, 5);
 
-      const issue = async () => {
-        const response = await setup.provider.handle(setup.makeRequest());
-        await response.arrayBuffer();
-      };
-      const sequential = await sequentialRate(issue, seconds);
-      const inFlight = await concurrentRate(issue, seconds, 64);
+      const issue = (request) => setup.provider.handle(request);
+      const sequential = await preparedRate(issue, setup.makeRequest, { seconds });
+      const inFlight = await preparedRate(issue, setup.makeRequest, { seconds, concurrency: 64 });
       const base = { scenario: "issuance", unit: "tokens/s", reference: rawRate, referenceName: "raw aws-lc-rs sign" };
       rows.push({ ...base, case: `${algorithm}, ${storageKind}, sequential`, value: sequential });
       rows.push({ ...base, case: `${algorithm}, ${storageKind}, 64 in flight`, value: inFlight });
@@ -194,9 +191,9 @@ export async function scaling({ seconds, clientCounts, revokedCount, tokenCount 
     const tokens = await issueTokens(setup.provider, setup.makeRequest, tokenCount);
     await guard.verify(tokens[0]);
 
-    const issue = async () => (await setup.provider.handle(setup.makeRequest())).arrayBuffer();
+    const issue = (request) => setup.provider.handle(request);
     const label = `${clientCount.toLocaleString("en-US")} clients, ${revokedCount.toLocaleString("en-US")} revoked jtis`;
-    rows.push({ scenario: "scaling (SQLite)", case: `issuance, ${label}`, value: await sequentialRate(issue, seconds), unit: "tokens/s" });
+    rows.push({ scenario: "scaling (SQLite)", case: `issuance, ${label}`, value: await preparedRate(issue, setup.makeRequest, { seconds }), unit: "tokens/s" });
     rows.push({ scenario: "scaling (SQLite)", case: `verify with storage, ${label}`, value: await listRate((token) => guard.verify(token), tokens.slice(1)), unit: "verifications/s" });
     await setup.server.close();
   }
@@ -214,8 +211,24 @@ export async function memory({ verificationCount }) {
     await guard.verify(pool[i % pool.length]);
   }
   const after = settledRss();
+
+  // A fresh guard filled with as many distinct tokens as its caches keep.
+  const entries = 4096;
+  const filling = createGuard({ issuer: setup.issuer });
+  await filling.verify(pool[0]);
+  const empty = settledRss();
+  for (let i = 1; i <= entries; i++) {
+    await filling.verify(pool[i]);
+  }
+  const full = settledRss();
   await setup.server.close();
   return [
+    {
+      scenario: "memory",
+      case: `bytes per verified token kept (${entries.toLocaleString("en-US")} tokens, both caches)`,
+      value: (full - empty) / entries,
+      unit: "bytes",
+    },
     {
       scenario: "memory",
       case: `RSS growth over ${verificationCount.toLocaleString("en-US")} verifications (10,000 distinct tokens)`,
