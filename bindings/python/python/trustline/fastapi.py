@@ -16,7 +16,8 @@ A failed check gets its status (401 or 403), a ``WWW-Authenticate`` header and
 FastAPI's error body ``{"detail": {"error": code, "message": message}}``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI reads the annotations of
+# ServiceAuth.__call__, and older FastAPI versions cannot resolve them as strings.
 
 from typing import Optional, Sequence, Union
 
