@@ -34,6 +34,9 @@ fi
 log "criterion benchmarks of the core"
 cargo bench -p trustline --bench core -- --warm-up-time 1 --measurement-time 5 | tee "$(dirname "$results")/criterion.txt"
 
+log "databases for the PostgreSQL scaling scenario"
+eval "$(bash scripts/databases.sh start)"
+
 log "node benchmarks, 3 rounds"
 node --expose-gc benchmarks/node/run.mjs --rounds 3 --out "$results"
 

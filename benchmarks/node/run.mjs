@@ -26,6 +26,7 @@ const plan = [
   ["verification", scenarios.verification],
   ["rejection", scenarios.rejection],
   ["scaling", scenarios.scaling],
+  ["scaling-postgres", scenarios.scalingPostgres],
   ["memory", scenarios.memory],
 ];
 const only = option("--only", null);

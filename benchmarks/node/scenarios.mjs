@@ -200,6 +200,55 @@ export async function scaling({ seconds, clientCounts, revokedCount, tokenCount 
   return rows;
 }
 
+/**
+ * Issuance and verification on PostgreSQL through a `pg` Pool, with seeded
+ * clients and revoked jtis. Runs when TRUSTLINE_TEST_POSTGRES_URL is set
+ * (scripts/databases.sh starts a server); each case uses its own tables.
+ */
+export async function scalingPostgres({ seconds, clientCounts, revokedCount, tokenCount }) {
+  const url = process.env.TRUSTLINE_TEST_POSTGRES_URL;
+  if (!url) {
+    console.log("scaling (PostgreSQL): skipped, TRUSTLINE_TEST_POSTGRES_URL is not set");
+    return [];
+  }
+  const { default: pg } = await import("pg");
+  const { postgresStorage } = await import("trustline/adapters/postgres");
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  const rows = [];
+  for (const clientCount of clientCounts.filter((count) => count <= 100000)) {
+    const tablePrefix = `bench_${process.pid}_${clientCount}_`;
+    const storage = postgresStorage(pool, { tablePrefix });
+    await storage.listClients();
+    await pool.query(
+      `INSERT INTO ${tablePrefix}clients (id, client_id, name, scopes, created_at, updated_at, current_secret_hash,
+         current_secret_created_at, active)
+       SELECT 'seed-' || n, 'svc_seed_' || n, 'seeded ' || n, '["read"]', $1, $1, 'sha256:x', $1, true
+       FROM generate_series(1, $2::int) AS n`,
+      [new Date().toISOString(), clientCount],
+    );
+    await pool.query(
+      `INSERT INTO ${tablePrefix}revoked_tokens (jti, expires_at)
+       SELECT 'revoked-' || n, $1 FROM generate_series(1, $2::int) AS n`,
+      [new Date(Date.now() + 86400000).toISOString(), revokedCount],
+    );
+
+    const setup = await providerSetup({ storage });
+    const guard = createGuard({ issuer: setup.issuer, storage });
+    const tokens = await issueTokens(setup.provider, setup.makeRequest, Math.min(tokenCount, 5000));
+    await guard.verify(tokens[0]);
+    const issue = (request) => setup.provider.handle(request);
+    const label = `${clientCount.toLocaleString("en-US")} clients, ${revokedCount.toLocaleString("en-US")} revoked jtis`;
+    rows.push({ scenario: "scaling (PostgreSQL)", case: `issuance, ${label}`, value: await preparedRate(issue, setup.makeRequest, { seconds }), unit: "tokens/s" });
+    rows.push({ scenario: "scaling (PostgreSQL)", case: `verify with storage, ${label}`, value: await listRate((token) => guard.verify(token), tokens.slice(1)), unit: "verifications/s" });
+    await setup.server.close();
+    for (const table of ["clients", "signing_keys", "revoked_tokens"]) {
+      await pool.query(`DROP TABLE IF EXISTS ${tablePrefix}${table}`);
+    }
+  }
+  await pool.end();
+  return rows;
+}
+
 export async function memory({ verificationCount }) {
   const setup = await providerSetup();
   const guard = createGuard({ issuer: setup.issuer });
