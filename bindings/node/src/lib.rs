@@ -484,14 +484,7 @@ pub struct GuardConfig {
 /// The identity as JSON text: `JSON.parse` in JavaScript builds the object several
 /// times faster than setting its properties one by one through Node-API.
 fn identity_json(identity: &ServiceIdentity) -> String {
-    json!({
-        "clientId": identity.client_id,
-        "name": identity.name,
-        "scopes": identity.scopes,
-        "env": identity.env,
-        "raw": identity.raw,
-    })
-    .to_string()
+    serde_json::to_string(identity).unwrap_or_default()
 }
 
 #[napi]
@@ -525,7 +518,7 @@ impl NativeGuard {
     /// Verifies a token; resolves to the identity as JSON text.
     #[napi]
     pub async fn verify(&self, token: String) -> napi::Result<String> {
-        let identity = self.guard.verify(&token).await.into_napi()?;
+        let identity = self.guard.verify_shared(&token).await.into_napi()?;
         Ok(identity_json(&identity))
     }
 
@@ -534,7 +527,7 @@ impl NativeGuard {
     /// be used.
     #[napi]
     pub fn verify_local(&self, token: String) -> napi::Result<Option<String>> {
-        match self.guard.verify_local(&token) {
+        match self.guard.verify_local_shared(&token) {
             Some(result) => result.map(|identity| Some(identity_json(&identity))).into_napi(),
             None => Ok(None),
         }

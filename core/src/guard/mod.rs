@@ -65,8 +65,10 @@ impl GuardOptions {
     }
 }
 
-/// Who called: the verified identity of a token.
-#[derive(Debug, Clone, PartialEq)]
+/// The verified identity of a token's caller. Serializes in the camelCase form of the
+/// JavaScript `ServiceIdentity`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServiceIdentity {
     /// The `sub` claim: the caller's client id.
     pub client_id: String,
@@ -145,8 +147,14 @@ impl Guard {
     /// Verifies a token: signature, `iss`, `exp`, `nbf`, `iat`, `sub`, audience, scopes,
     /// env, and with storage the client, the `jti` and the cutoff.
     pub async fn verify(&self, token: &str) -> Result<ServiceIdentity> {
+        self.verify_shared(token).await.map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Guard::verify`], returning the identity the guard keeps for the token, which
+    /// saves a copy.
+    pub async fn verify_shared(&self, token: &str) -> Result<Arc<ServiceIdentity>> {
         if let Some(result) = self.verify_cached(token) {
-            return result.map(|identity| identity.as_ref().clone());
+            return result;
         }
         let mut signed_subject = None;
         let result = self.inner.verify(token, &mut signed_subject).await;
@@ -158,8 +166,13 @@ impl Guard {
     /// and has the token's key, and storage is absent or in this process. Returns `None`
     /// otherwise; then call [`Guard::verify`]. Both apply the same checks.
     pub fn verify_local(&self, token: &str) -> Option<Result<ServiceIdentity>> {
+        self.verify_local_shared(token).map(|result| result.map(Arc::unwrap_or_clone))
+    }
+
+    /// [`Guard::verify_local`], returning the identity the guard keeps for the token.
+    pub fn verify_local_shared(&self, token: &str) -> Option<Result<Arc<ServiceIdentity>>> {
         if let Some(result) = self.verify_cached(token) {
-            return Some(result.map(|identity| identity.as_ref().clone()));
+            return Some(result);
         }
         let mut signed_subject = None;
         let result = self.inner.verify_local(token, &mut signed_subject)?;
@@ -243,7 +256,7 @@ fn parse_token(token: &str) -> Result<ParsedToken<'_>> {
 }
 
 impl GuardInner {
-    async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<ServiceIdentity> {
+    async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<Arc<ServiceIdentity>> {
         let parsed = parse_token(token)?;
 
         let keys = self.key_set().await?;
@@ -261,7 +274,7 @@ impl GuardInner {
 
     /// Verifies without I/O, or returns `None` when that is not possible: the JWKS is
     /// not cached or lacks the key, or the storage must be awaited.
-    fn verify_local(&self, token: &str, signed_subject: &mut Option<String>) -> Option<Result<ServiceIdentity>> {
+    fn verify_local(&self, token: &str, signed_subject: &mut Option<String>) -> Option<Result<Arc<ServiceIdentity>>> {
         let parsed = match parse_token(token) {
             Ok(parsed) => parsed,
             Err(error) => return Some(Err(error)),
@@ -286,7 +299,7 @@ impl GuardInner {
         parsed: ParsedToken<'_>,
         check: SignatureCheck,
         signed_subject: &mut Option<String>,
-    ) -> Result<ServiceIdentity> {
+    ) -> Result<Arc<ServiceIdentity>> {
         let algorithm = parsed.algorithm;
         match check {
             SignatureCheck::Valid => {}
@@ -316,16 +329,16 @@ impl GuardInner {
         }
 
         let expires_at = numeric_claim(&claims, "exp")?.unwrap_or(0.0);
-        let identity = identity(claims);
+        let identity = Arc::new(identity(claims));
         self.verified.insert(
             parsed.raw_token,
-            CachedToken::new(Arc::new(identity.clone()), expires_at, storage_version),
+            CachedToken::new(identity.clone(), expires_at, storage_version),
         );
         Ok(identity)
     }
 
-    fn report(&self, result: &Result<ServiceIdentity>, signed_subject: Option<String>) {
-        self.report_with(result.as_ref(), signed_subject);
+    fn report(&self, result: &Result<Arc<ServiceIdentity>>, signed_subject: Option<String>) {
+        self.report_with(result.as_ref().map(|identity| identity.as_ref()), signed_subject);
     }
 
     fn report_with(&self, result: std::result::Result<&ServiceIdentity, &Error>, signed_subject: Option<String>) {
