@@ -177,7 +177,8 @@ pub fn client_details(client: &ProviderClient) -> String {
         ),
         ("tokens invalid before", or_dash(view.tokens_invalid_before)),
     ];
-    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    // One more than the longest label, for the colon after it.
+    let width = rows.iter().map(|(label, _)| label.len() + 1).max().unwrap_or(0);
     rows.iter()
         .map(|(label, value)| format!("{:<width$}  {value}\n", format!("{label}:")))
         .collect()
