@@ -12,8 +12,12 @@ const median = (values) => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-const format = (value) =>
-  value >= 100 ? Math.round(value).toLocaleString("en-US") : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+const format = (value) => {
+  if (value >= 100) {
+    return Math.round(value).toLocaleString("en-US");
+  }
+  return value >= 10 ? value.toFixed(1) : value.toFixed(2);
+};
 const spread = (values) => (values.length > 1 ? `${format(Math.min(...values))}–${format(Math.max(...values))}` : "");
 
 // One table per scenario, one row per case; the fetch count in a case name

@@ -1,5 +1,5 @@
 //! The one error model: every failure carries a stable code that callers branch on,
-//! an HTTP status for servers that answer with it, and a message that names the value.
+//! an HTTP status for servers that respond with it, and a message that names the value.
 
 use std::fmt;
 
@@ -29,14 +29,14 @@ pub enum ErrorKind {
     Storage,
     /// A concurrent change won; the call can be repeated.
     Conflict,
-    /// A token endpoint answered with an OAuth 2.0 error (RFC 6749 §5.2).
+    /// A token endpoint responded with an OAuth 2.0 error (RFC 6749 §5.2).
     OAuth {
         /// The `error` code from the response body.
         code: OAuthErrorCode,
         /// The HTTP status of the response.
         status: u16,
     },
-    /// A token request could not be sent or its answer could not be read.
+    /// A token request could not be sent or its response could not be read.
     TokenRequestFailed,
     /// An unexpected internal failure; a bug.
     Internal,
@@ -63,7 +63,7 @@ impl ErrorKind {
         }
     }
 
-    /// The HTTP status a server answers this failure with.
+    /// The HTTP status a server responds with for this failure.
     pub fn status(&self) -> u16 {
         match self {
             Self::MissingToken | Self::InvalidToken | Self::InvalidIssuer | Self::JwksFetchFailed => 401,

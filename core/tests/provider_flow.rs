@@ -193,7 +193,8 @@ async fn key_rotation_keeps_old_key_during_overlap() {
             document["keys"].as_array().unwrap().iter().map(|key| key["kid"].as_str().unwrap().to_owned()).collect()
         };
         let during = kids(provider.jwks().await.expect("jwks"));
-        assert!(during.contains(&old_kid) && during.contains(&new_kid), "{}", backend.name);
+        assert!(during.contains(&old_kid), "{}: the old key is listed during the overlap", backend.name);
+        assert!(during.contains(&new_kid), "{}: the new key is listed", backend.name);
 
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let later = kids(provider.jwks().await.expect("jwks"));

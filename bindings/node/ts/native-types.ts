@@ -179,7 +179,7 @@ export interface NativeRotateKeyInput {
 
 export interface NativeProvider {
   handle(request: NativeHttpRequest): Promise<NativeHttpResponse>;
-  /** Answers on this thread when no I/O is needed; `null` means "use handle". */
+  /** Handles the request on this thread when no I/O is needed; `null` means "use handle". */
   handleLocal(request: NativeHttpRequest): NativeHttpResponse | null;
   createClient(name: string, scopes?: string[]): Promise<NativeCreatedClient>;
   listClients(): Promise<WireProviderClient[]>;

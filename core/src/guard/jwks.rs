@@ -34,7 +34,7 @@ impl KeySet {
     }
 }
 
-/// What a refresh reported, for the guard's events.
+/// The outcome of a JWKS refresh, for the guard's events.
 pub(crate) enum RefreshReport {
     Refreshed { key_count: usize },
     Failed { message: String },

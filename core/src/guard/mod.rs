@@ -180,7 +180,7 @@ impl Guard {
         Some(result)
     }
 
-    /// Answers for a token verified before, without parsing it or checking its
+    /// Checks a token verified before, without parsing it or checking its
     /// signature again: expiry and, with storage, the client, the `jti` and the cutoff
     /// are still checked, so revocation applies to cached tokens at once.
     ///
