@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use common::*;
 use trustline::guard::{Guard, GuardOptions};
-use trustline::provider::{Provider, ProviderOptions, RotateKeyInput, RotateSecretInput};
+use trustline::crypto::Algorithm;
+use trustline::provider::{LocalSigning, Provider, ProviderOptions, RotateKeyInput, RotateSecretInput};
 use trustline::Timestamp;
 
 fn provider_on(storage: Arc<dyn trustline::storage::Storage>) -> Provider {
@@ -344,6 +345,36 @@ async fn rs256_and_imported_keys_sign_tokens() {
     assert_eq!(header["alg"], "RS256");
     assert_eq!(header["kid"], "imported-1");
     guard_for(&provider, |_| {}).verify(&token).await.expect("verifies");
+}
+
+#[tokio::test]
+async fn handle_local_signs_rs256_only_when_allowed() {
+    for algorithm in [Algorithm::Es256, Algorithm::Rs256] {
+        let mut options = ProviderOptions::new(ISSUER);
+        options.signing.algorithm = Some(algorithm);
+        let provider = Provider::new(options, Arc::new(trustline::storage::MemoryStorage::new())).expect("provider");
+        let created = provider.create_client("a", &[]).await.expect("create");
+        let authorization = basic(&created.client_id, created.client_secret.expose());
+        let request = form_request(
+            &format!("{ISSUER}/token"),
+            &[("authorization", authorization.as_str())],
+            "grant_type=client_credentials",
+        );
+
+        // Nothing is cached until a request has created the key and another loaded it.
+        assert!(provider.handle_local(&request, LocalSigning::Any).is_none(), "{algorithm}");
+        for _ in 0..2 {
+            assert_eq!(provider.handle(&request).await.status, 200);
+        }
+
+        let light = provider.handle_local(&request, LocalSigning::Es256Only);
+        assert_eq!(light.is_some(), algorithm == Algorithm::Es256, "{algorithm}");
+
+        let response = provider.handle_local(&request, LocalSigning::Any).expect("answered locally");
+        let token = access_token(&response);
+        assert_eq!(decode_part(&token, 0)["alg"], algorithm.as_str());
+        guard_for(&provider, |_| {}).verify(&token).await.expect("verifies");
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } fr
 import { createGuard } from "trustline";
 
 import { startJwksServer } from "./helpers/http.mjs";
-import { issueToken } from "./helpers/oauth.mjs";
+import { basicAuth, issueToken } from "./helpers/oauth.mjs";
 import { assertAuthError, startProvider, storageKinds } from "./helpers/setup.mjs";
 
 for (const kind of storageKinds) {
@@ -31,6 +31,44 @@ for (const kind of storageKinds) {
         assert.equal(payload.sub, credentials.clientId);
         assert.equal(payload.scope, "read:orders");
         assert.equal(payload.env, "production");
+      });
+    }
+
+    for (const algorithm of ["ES256", "RS256"]) {
+      // One request at a time signs on the calling thread; many at once sign on workers.
+      test(`${algorithm} tokens from sequential and concurrent handle() calls`, async (t) => {
+        const ctx = await startProvider(t, { storage: kind.create(), signing: { algorithm } });
+        const credentials = await ctx.provider.clients.create({ name: "orders-api", scopes: ["read:orders"] });
+        const request = () =>
+          new Request(ctx.tokenUrl, {
+            method: "POST",
+            headers: {
+              authorization: basicAuth(credentials.clientId, credentials.clientSecret),
+              "content-type": "application/x-www-form-urlencoded",
+            },
+            body: "grant_type=client_credentials",
+          });
+        const tokenOf = async (response) => {
+          assert.equal(response.status, 200);
+          return (await response.json()).access_token;
+        };
+
+        const tokens = [];
+        for (let i = 0; i < 3; i++) {
+          tokens.push(await tokenOf(await ctx.provider.handle(request())));
+        }
+        const concurrent = await Promise.all(Array.from({ length: 16 }, () => ctx.provider.handle(request())));
+        tokens.push(...(await Promise.all(concurrent.map(tokenOf))));
+
+        const jwks = createRemoteJWKSet(new URL(ctx.jwksUrl));
+        const ids = new Set();
+        for (const token of tokens) {
+          const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: ctx.issuer, algorithms: [algorithm] });
+          assert.equal(protectedHeader.alg, algorithm);
+          assert.equal(payload.sub, credentials.clientId);
+          ids.add(payload.jti);
+        }
+        assert.equal(ids.size, tokens.length);
       });
     }
 

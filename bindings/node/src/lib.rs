@@ -22,7 +22,7 @@ use trustline::client::{Client, ClientOptions, TokenCache};
 use trustline::crypto::Algorithm;
 use trustline::guard::{Guard, GuardOptions, ServiceIdentity, DEFAULT_CLOCK_TOLERANCE};
 use trustline::http::HttpRequest;
-use trustline::provider::{Provider, ProviderOptions, RotateKeyInput, RotateSecretInput, SigningOptions};
+use trustline::provider::{LocalSigning, Provider, ProviderOptions, RotateKeyInput, RotateSecretInput, SigningOptions};
 use trustline::secret::ClientSecret;
 use trustline::storage::{
     ClientUpdate, MemoryStorage, RevokedToken, ServiceClient, SigningKeyRecord, SqlStorage, SqlTables,
@@ -335,10 +335,13 @@ impl NativeProvider {
     }
 
     /// Handles the request on the JavaScript thread when the core can do so without I/O
-    /// (see `Provider::handle_local`); returns `null` when `handle` must be used.
+    /// (see `Provider::handle_local`); returns `null` when `handle` must be used. An
+    /// RS256 signature is computed here only when `idle` says that no other request is
+    /// waiting for this thread.
     #[napi]
-    pub fn handle_local(&self, request: NativeRequest) -> Option<NativeResponse> {
-        self.provider.handle_local(&http_request(request)).map(native_response)
+    pub fn handle_local(&self, request: NativeRequest, idle: bool) -> Option<NativeResponse> {
+        let signing = if idle { LocalSigning::Any } else { LocalSigning::Es256Only };
+        self.provider.handle_local(&http_request(request), signing).map(native_response)
     }
 
     #[napi]

@@ -180,7 +180,7 @@ export interface NativeRotateKeyInput {
 export interface NativeProvider {
   handle(request: NativeHttpRequest): Promise<NativeHttpResponse>;
   /** Handles the request on this thread when no I/O is needed; `null` means "use handle". */
-  handleLocal(request: NativeHttpRequest): NativeHttpResponse | null;
+  handleLocal(request: NativeHttpRequest, idle: boolean): NativeHttpResponse | null;
   createClient(name: string, scopes?: string[]): Promise<NativeCreatedClient>;
   listClients(): Promise<WireProviderClient[]>;
   getClient(clientId: string): Promise<WireProviderClient | null>;

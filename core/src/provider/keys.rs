@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::storage::{SigningKeyRecord, Storage};
 use crate::time::Timestamp;
 
+use super::LocalSigning;
+
 /// How long the cached key list is trusted before storage is read again. This bounds
 /// how late a key rotated by another provider instance is used and published here.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -156,13 +158,13 @@ impl KeyStore {
         Ok(())
     }
 
-    /// Whether the cached key that signs now is an ES256 key. `false` when nothing is
-    /// cached yet, so that the first request, which may generate a key, runs off the
-    /// caller's thread.
-    pub(crate) fn cached_signing_is_cheap(&self) -> bool {
+    /// Whether the cached key that signs now may sign on the caller's thread. `false`
+    /// when nothing is cached yet, so that the first request, which may generate a key,
+    /// runs off the caller's thread.
+    pub(crate) fn cached_signing_allows(&self, signing: LocalSigning) -> bool {
         self.cached()
             .and_then(|snapshot| select_signing_key(&snapshot.keys, Timestamp::now()))
-            .is_some_and(|key| key.algorithm() == Algorithm::Es256)
+            .is_some_and(|key| signing == LocalSigning::Any || key.algorithm() == Algorithm::Es256)
     }
 
     /// Returns the key that signs now: the newest whose `not_before` has passed and whose

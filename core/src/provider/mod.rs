@@ -25,6 +25,15 @@ use crate::storage::{RevokedToken, Storage};
 use crate::time::Timestamp;
 use keys::KeyStore;
 
+/// Which signatures [`Provider::handle_local`] may compute on the caller's thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalSigning {
+    /// ES256 only, which costs about as much as the rest of the request.
+    Es256Only,
+    /// ES256 and RS256: for a caller with nothing else waiting on its thread.
+    Any,
+}
+
 /// Default access token lifetime, in seconds.
 pub const DEFAULT_TOKEN_TTL: u64 = 300;
 
@@ -154,12 +163,13 @@ impl Provider {
         &self.inner.storage
     }
 
-    /// Handles a request on the calling thread when that needs no I/O and little CPU:
-    /// storage in this process, and a cached ES256 signing key (an RS256 signature takes
-    /// about 0.25 ms, which is better spent on a worker thread). Returns `None`
-    /// otherwise; then call [`Provider::handle`].
-    pub fn handle_local(&self, request: &HttpRequest) -> Option<HttpResponse> {
-        if !self.inner.storage.is_local() || !self.inner.keys.cached_signing_is_cheap() {
+    /// Handles a request on the calling thread when that needs no I/O: storage in this
+    /// process and a cached signing key. With [`LocalSigning::Es256Only`] an RS256 key
+    /// also sends the request to [`Provider::handle`], because an RS256 signature takes
+    /// about 0.25 ms, which a caller serving other requests may rather spend on a worker
+    /// thread. Returns `None` when the request needs [`Provider::handle`].
+    pub fn handle_local(&self, request: &HttpRequest, signing: LocalSigning) -> Option<HttpResponse> {
+        if !self.inner.storage.is_local() || !self.inner.keys.cached_signing_allows(signing) {
             return None;
         }
         // Local storage completes its futures on the first poll.
