@@ -40,6 +40,41 @@ describe("guard checks", () => {
     assert.deepEqual(identity.raw, claims);
   });
 
+  test("repeated verification returns equal identities that callers cannot share", async () => {
+    const claims = validClaims(ISSUER, { env: "production" });
+    const token = es256(claims);
+    const guard = guardFor();
+
+    // The first call verifies in full, the second answers from the addon's cache,
+    // and later calls from the identity kept on the JavaScript side.
+    for (let i = 0; i < 4; i++) {
+      const identity = await guard.verify(token);
+      assert.equal(identity.clientId, claims.sub, `call ${i + 1}`);
+      assert.deepEqual(identity.scopes, ["read:orders", "write:orders"], `call ${i + 1}`);
+      assert.deepEqual(identity.raw, claims, `call ${i + 1}`);
+
+      identity.clientId = "changed";
+      identity.scopes.push("admin");
+      try {
+        identity.raw.sub = "changed";
+      } catch {
+        // A kept identity's raw claims are frozen.
+      }
+    }
+  });
+
+  test("a token sharing another's last characters is verified on its own", async () => {
+    const token = es256(validClaims(ISSUER));
+    const guard = guardFor();
+    for (let i = 0; i < 3; i++) {
+      await guard.verify(token);
+    }
+
+    const [header, , signature] = token.split(".");
+    const forged = `${header}.${Buffer.from(JSON.stringify(validClaims(ISSUER, { sub: "intruder" }))).toString("base64url")}.${signature}`;
+    await assertAuthError(guard.verify(forged), "invalid_token", 401);
+  });
+
   test("RS256 token returns identity", async () => {
     const claims = validClaims(ISSUER);
 

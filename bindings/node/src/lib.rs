@@ -485,9 +485,16 @@ pub struct GuardConfig {
 }
 
 /// The identity as JSON text: `JSON.parse` in JavaScript builds the object several
-/// times faster than setting its properties one by one through Node-API.
-fn identity_json(identity: &ServiceIdentity) -> String {
-    serde_json::to_string(identity).unwrap_or_default()
+/// times faster than setting its properties one by one through Node-API. The text of
+/// a token the guard had verified before starts with a space, which `JSON.parse`
+/// skips: the TypeScript guard keeps the identity objects of such tokens.
+fn identity_json(identity: &ServiceIdentity, verified_before: bool) -> String {
+    let json = serde_json::to_string(identity).unwrap_or_default();
+    if verified_before {
+        format!(" {json}")
+    } else {
+        json
+    }
 }
 
 #[napi]
@@ -518,20 +525,26 @@ impl NativeGuard {
         Ok(Self { guard })
     }
 
-    /// Verifies a token; resolves to the identity as JSON text.
+    /// Verifies a token; resolves to the identity as JSON text (see `identity_json`).
     #[napi]
     pub async fn verify(&self, token: String) -> napi::Result<String> {
+        if let Some(result) = self.guard.verify_cached(&token) {
+            return result.map(|identity| identity_json(&identity, true)).into_napi();
+        }
         let identity = self.guard.verify_shared(&token).await.into_napi()?;
-        Ok(identity_json(&identity))
+        Ok(identity_json(&identity, false))
     }
 
     /// Verifies on the JavaScript thread when no I/O is needed, which saves the thread
-    /// hop of `verify`; returns the identity as JSON text, or `null` when `verify` must
-    /// be used.
+    /// hop of `verify`; returns the identity as JSON text (see `identity_json`), or
+    /// `null` when `verify` must be used.
     #[napi]
     pub fn verify_local(&self, token: String) -> napi::Result<Option<String>> {
+        if let Some(result) = self.guard.verify_cached(&token) {
+            return result.map(|identity| Some(identity_json(&identity, true))).into_napi();
+        }
         match self.guard.verify_local_shared(&token) {
-            Some(result) => result.map(|identity| Some(identity_json(&identity))).into_napi(),
+            Some(result) => result.map(|identity| Some(identity_json(&identity, false))).into_napi(),
             None => Ok(None),
         }
     }

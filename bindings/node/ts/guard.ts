@@ -21,6 +21,17 @@ import {
 /** How many identities a guard keeps; equal to the addon's verified-token cache. */
 const IDENTITY_CACHE_CAPACITY = 4096;
 
+/** How many of a token's last characters key the identity cache. */
+const IDENTITY_KEY_LENGTH = 32;
+
+/** A space before the identity JSON: the addon had verified the token before. */
+const VERIFIED_BEFORE_MARK = 0x20;
+
+interface KeptIdentity {
+  token: string;
+  identity: ServiceIdentity;
+}
+
 /**
  * Returns a copy of a kept identity for one caller. `raw` is shared between
  * callers and frozen, so that no caller can change what another one sees.
@@ -46,17 +57,20 @@ export function createGuard(options: GuardOptions): Guard {
     throw toAuthError(error);
   }
 
-  // Identities of tokens verified before, oldest first, bounded like the addon's
-  // own cache of verified tokens. Parsing the identity once and keeping it makes
-  // a repeated verification cost one call into the addon.
-  const identities = new Map<string, ServiceIdentity>();
-  const remember = (token: string, json: string): ServiceIdentity => {
-    const identity = JSON.parse(json) as ServiceIdentity;
+  // Identities of tokens verified more than once, oldest first, bounded like the
+  // addon's own cache of verified tokens, so that a repeated verification costs one
+  // call into the addon. A token enters on its second verification: most tokens are
+  // verified once per process, and for them keeping the object costs more than
+  // parsing it did. The map is keyed by the token's last characters, which are
+  // signature bytes: V8 hashes a key once per string, and a token of 700 characters
+  // or more takes about a microsecond. Each entry holds the whole token to compare.
+  const identities = new Map<string, KeptIdentity>();
+  const keep = (key: string, token: string, identity: ServiceIdentity): ServiceIdentity => {
     Object.freeze(identity.raw);
     if (identities.size >= IDENTITY_CACHE_CAPACITY) {
       identities.delete(identities.keys().next().value as string);
     }
-    identities.set(token, identity);
+    identities.set(key, { token, identity });
     return copyIdentity(identity);
   };
 
@@ -72,30 +86,37 @@ export function createGuard(options: GuardOptions): Guard {
 
     // A token verified before: the addon still checks expiry and storage
     // (revocation, disable, cutoff), and this side keeps the identity object.
-    const known = identities.get(token);
-    if (known !== undefined) {
+    const key = token.slice(-IDENTITY_KEY_LENGTH);
+    const kept = identities.get(key);
+    const seenBefore = kept !== undefined && kept.token === token;
+    if (seenBefore) {
       try {
         if (native.revalidate(token)) {
-          return Promise.resolve(copyIdentity(known));
+          return Promise.resolve(copyIdentity(kept.identity));
         }
-        identities.delete(token);
+        identities.delete(key);
       } catch (error) {
-        identities.delete(token);
+        identities.delete(key);
         return Promise.reject(toAuthError(error));
       }
     }
 
     // With the JWKS cached and no remote storage, the addon verifies on this
-    // thread; otherwise it returns null and the async path does the I/O.
+    // thread; otherwise it returns null and the async path does the I/O. The addon
+    // answers from its own cache when it verified the token before.
+    const settle = (json: string): ServiceIdentity => {
+      const identity = JSON.parse(json) as ServiceIdentity;
+      return json.charCodeAt(0) === VERIFIED_BEFORE_MARK && !seenBefore ? keep(key, token, identity) : identity;
+    };
     try {
       const json = native.verifyLocal(token);
       if (json !== null) {
-        return Promise.resolve(remember(token, json));
+        return Promise.resolve(settle(json));
       }
     } catch (error) {
       return Promise.reject(toAuthError(error));
     }
-    return callNative(async () => remember(token, await native.verify(token)));
+    return callNative(async () => settle(await native.verify(token)));
   };
 
   return { verify };

@@ -226,9 +226,12 @@ export interface NativeServiceIdentity {
 }
 
 export interface NativeGuard {
-  /** Resolves to the identity as JSON text. */
+  /**
+   * Resolves to the identity as JSON text. The text starts with a space when the
+   * addon had verified the token before (`JSON.parse` skips it).
+   */
   verify(token: string): Promise<string>;
-  /** Verifies without I/O when possible: the identity as JSON text, or `null` for "use verify". Throws on a failed check. */
+  /** Verifies without I/O when possible: the identity as JSON text as from `verify`, or `null` for "use verify". Throws on a failed check. */
   verifyLocal(token: string): string | null;
   /** For a token verified before: `true` while still valid, `false` when it must be verified again; throws when no longer valid. */
   revalidate(token: string): boolean;

@@ -2,9 +2,12 @@
 //! check until it expires, while storage checks (revocation, disabled client, cutoff)
 //! still apply to every use.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use hashbrown::HashTable;
 
 use super::ServiceIdentity;
 
@@ -23,15 +26,30 @@ pub(crate) struct CachedToken {
     pub(crate) storage_version: AtomicU64,
 }
 
-#[derive(Default)]
-struct Entries {
-    by_token: HashMap<Box<str>, Arc<CachedToken>>,
-    insertion_order: VecDeque<Box<str>>,
+/// How many of a token's last bytes are hashed to place it in the cache. They are
+/// signature bytes, which differ between tokens; hashing all 700 bytes or more of a
+/// token would cost several times as much. Lookups still compare whole tokens.
+const HASHED_SUFFIX_BYTES: usize = 32;
+
+struct Slot {
+    token: Arc<str>,
+    hash: u64,
+    entry: Arc<CachedToken>,
 }
 
 #[derive(Default)]
+struct Entries {
+    by_token: HashTable<Slot>,
+    /// Each token with its hash, oldest first.
+    insertion_order: VecDeque<(Arc<str>, u64)>,
+}
+
+/// The hash is foldhash with a per-process random seed, which is enough here: only
+/// tokens with a valid signature are inserted.
+#[derive(Default)]
 pub(crate) struct VerifiedCache {
     entries: Mutex<Entries>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl VerifiedCache {
@@ -39,28 +57,52 @@ impl VerifiedCache {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn hash(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        self.hasher.hash_one(&bytes[bytes.len().saturating_sub(HASHED_SUFFIX_BYTES)..])
+    }
+
     pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
-        self.entries().by_token.get(token).cloned()
+        let hash = self.hash(token);
+        let entries = self.entries();
+        entries
+            .by_token
+            .find(hash, |slot| &*slot.token == token)
+            .map(|slot| slot.entry.clone())
     }
 
     pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
+        let hash = self.hash(token);
         let mut entries = self.entries();
-        if entries.by_token.contains_key(token) {
+        if entries.by_token.find(hash, |slot| &*slot.token == token).is_some() {
             return;
         }
         while entries.insertion_order.len() >= VERIFIED_CACHE_CAPACITY {
-            if let Some(oldest) = entries.insertion_order.pop_front() {
-                entries.by_token.remove(&oldest);
+            let Some((oldest, oldest_hash)) = entries.insertion_order.pop_front() else {
+                break;
+            };
+            // A token removed and inserted again has a newer slot, which stays.
+            if let Ok(found) = entries.by_token.find_entry(oldest_hash, |slot| Arc::ptr_eq(&slot.token, &oldest)) {
+                found.remove();
             }
         }
-        let key: Box<str> = token.into();
-        entries.insertion_order.push_back(key.clone());
-        entries.by_token.insert(key, Arc::new(entry));
+
+        let token: Arc<str> = token.into();
+        entries.insertion_order.push_back((token.clone(), hash));
+        let slot = Slot {
+            token,
+            hash,
+            entry: Arc::new(entry),
+        };
+        entries.by_token.insert_unique(hash, slot, |slot| slot.hash);
     }
 
-    /// Drops a token. Its slot in the insertion order is reclaimed when it comes up.
+    /// Drops a token. Its place in the insertion order is reclaimed when it comes up.
     pub(crate) fn remove(&self, token: &str) {
-        self.entries().by_token.remove(token);
+        let hash = self.hash(token);
+        if let Ok(found) = self.entries().by_token.find_entry(hash, |slot| &*slot.token == token) {
+            found.remove();
+        }
     }
 }
 
@@ -79,5 +121,74 @@ impl CachedToken {
 
     pub(crate) fn set_version(&self, version: u64) {
         self.storage_version.store(version, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(client_id: &str) -> CachedToken {
+        let identity = ServiceIdentity {
+            client_id: client_id.to_owned(),
+            name: None,
+            scopes: Vec::new(),
+            env: None,
+            raw: serde_json::Map::new(),
+        };
+        CachedToken::new(Arc::new(identity), 0.0, UNKNOWN_VERSION)
+    }
+
+    fn client_of(cache: &VerifiedCache, token: &str) -> Option<String> {
+        cache.get(token).map(|cached| cached.identity.client_id.clone())
+    }
+
+    #[test]
+    fn tokens_sharing_their_hashed_suffix_stay_apart() {
+        let cache = VerifiedCache::default();
+        let suffix = "s".repeat(HASHED_SUFFIX_BYTES);
+        cache.insert(&format!("a.{suffix}"), entry("a"));
+        cache.insert(&format!("b.{suffix}"), entry("b"));
+
+        assert_eq!(client_of(&cache, &format!("a.{suffix}")).as_deref(), Some("a"));
+        assert_eq!(client_of(&cache, &format!("b.{suffix}")).as_deref(), Some("b"));
+        assert_eq!(client_of(&cache, &format!("c.{suffix}")), None);
+        assert_eq!(client_of(&cache, &suffix), None);
+    }
+
+    #[test]
+    fn oldest_token_leaves_first_at_capacity() {
+        let cache = VerifiedCache::default();
+        for index in 0..=VERIFIED_CACHE_CAPACITY {
+            cache.insert(&format!("token-{index}"), entry(&index.to_string()));
+        }
+
+        assert_eq!(client_of(&cache, "token-0"), None);
+        assert_eq!(client_of(&cache, "token-1").as_deref(), Some("1"));
+        let newest = format!("token-{VERIFIED_CACHE_CAPACITY}");
+        assert_eq!(client_of(&cache, &newest), Some(VERIFIED_CACHE_CAPACITY.to_string()));
+    }
+
+    #[test]
+    fn removed_token_inserted_again_outlives_its_old_place() {
+        let cache = VerifiedCache::default();
+        cache.insert("first", entry("old"));
+        cache.remove("first");
+        assert_eq!(client_of(&cache, "first"), None);
+        cache.insert("first", entry("new"));
+
+        // Filling the cache evicts the first insertion's place, not the newer entry.
+        for index in 1..VERIFIED_CACHE_CAPACITY {
+            cache.insert(&format!("token-{index}"), entry("filler"));
+        }
+        assert_eq!(client_of(&cache, "first").as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn inserting_a_cached_token_keeps_the_first_entry() {
+        let cache = VerifiedCache::default();
+        cache.insert("token", entry("first"));
+        cache.insert("token", entry("second"));
+        assert_eq!(client_of(&cache, "token").as_deref(), Some("first"));
     }
 }
