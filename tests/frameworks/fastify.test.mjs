@@ -19,6 +19,7 @@ import {
   CLIENT_SCOPES,
   fetchToken,
   lateProvider,
+  PROVIDER_ENTRY_POINTS,
   oversizedForm,
   postForm,
   rejectedAuthorizations,
@@ -31,10 +32,16 @@ import {
  * `GET /internal`, listening on 127.0.0.1. The issuer is the origin plus
  * `issuerPath` (default: the prefix). `setUp(app)` runs first.
  */
-async function startApp({ prefix = "", issuerPath = prefix, setUp = async () => {}, fastifyOptions = {} } = {}) {
+async function startApp({
+  prefix = "",
+  issuerPath = prefix,
+  setUp = async () => {},
+  fastifyOptions = {},
+  entryPoint = "plain values",
+} = {}) {
   const app = Fastify(fastifyOptions);
   await setUp(app);
-  const provider = lateProvider();
+  const provider = lateProvider(entryPoint);
   const guard = { verify: (token) => auth.guard.verify(token) };
   await app.register(createFastifyProvider(provider), prefix ? { prefix } : {});
   app.get("/internal", { preHandler: createFastifyGuard(guard) }, async (request) => ({
@@ -59,120 +66,124 @@ async function startApp({ prefix = "", issuerPath = prefix, setUp = async () => 
   };
 }
 
-describe("fastify provider", () => {
-  for (const [label, options] of [
-    ["without formbody", {}],
-    ["with formbody", { setUp: (app) => app.register(formbody) }],
-    ["under a prefix", { prefix: "/auth" }],
-    ["with formbody under a prefix", { prefix: "/auth", setUp: (app) => app.register(formbody) }],
-  ]) {
-    test(`issues tokens ${label}`, async (t) => {
-      const server = await startApp(options);
+for (const entryPoint of PROVIDER_ENTRY_POINTS) {
+  describe(`fastify provider (${entryPoint})`, () => {
+    const start = (options = {}) => startApp({ ...options, entryPoint });
+
+    for (const [label, options] of [
+      ["without formbody", {}],
+      ["with formbody", { setUp: (app) => app.register(formbody) }],
+      ["under a prefix", { prefix: "/auth" }],
+      ["with formbody under a prefix", { prefix: "/auth", setUp: (app) => app.register(formbody) }],
+    ]) {
+      test(`issues tokens ${label}`, async (t) => {
+        const server = await start(options);
+        t.after(() => server.close());
+
+        const token = await fetchToken(server.tokenUrl, server.client);
+        const repeated = await postForm(server.tokenUrl, server.client, "grant_type=client_credentials&grant_type=client_credentials");
+        const jwks = await send(server.jwksUrl);
+        const internal = await send(`${server.origin}/internal`, { headers: { authorization: `Bearer ${token}` } });
+
+        assertOAuthError(repeated, 400, "invalid_request");
+        assert.equal(jwks.status, 200);
+        assert.equal(jwks.headers.get("cache-control"), "public, max-age=600");
+        assert.equal(internal.status, 200, internal.text);
+        assert.deepEqual(internal.json, { caller: "order-processor", scopes: CLIENT_SCOPES });
+      });
+    }
+
+    test("formbody still parses the app's own routes", async (t) => {
+      const server = await start({
+        setUp: async (app) => {
+          await app.register(formbody);
+          app.post("/echo", async (request) => request.body);
+        },
+      });
       t.after(() => server.close());
 
-      const token = await fetchToken(server.tokenUrl, server.client);
-      const repeated = await postForm(server.tokenUrl, server.client, "grant_type=client_credentials&grant_type=client_credentials");
-      const jwks = await send(server.jwksUrl);
-      const internal = await send(`${server.origin}/internal`, { headers: { authorization: `Bearer ${token}` } });
-
-      assertOAuthError(repeated, 400, "invalid_request");
-      assert.equal(jwks.status, 200);
-      assert.equal(jwks.headers.get("cache-control"), "public, max-age=600");
-      assert.equal(internal.status, 200, internal.text);
-      assert.deepEqual(internal.json, { caller: "order-processor", scopes: CLIENT_SCOPES });
-    });
-  }
-
-  test("formbody still parses the app's own routes", async (t) => {
-    const server = await startApp({
-      setUp: async (app) => {
-        await app.register(formbody);
-        app.post("/echo", async (request) => request.body);
-      },
-    });
-    t.after(() => server.close());
-
-    const response = await send(`${server.origin}/echo`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: "a=1&b=2",
-    });
-
-    assert.deepEqual(response.json, { a: "1", b: "2" });
-  });
-
-  test("prefix differs from the issuer path", async (t) => {
-    const server = await startApp({ prefix: "/oauth", issuerPath: "/auth" });
-    t.after(() => server.close());
-
-    const response = await send(server.jwksUrl);
-
-    assert.equal(response.status, 404);
-    assert.equal(response.json.error, "not_found");
-  });
-
-  test("HEAD and wrong methods", async (t) => {
-    const server = await startApp();
-    t.after(() => server.close());
-
-    const head = await send(server.jwksUrl, { method: "HEAD" });
-    const getToken = await send(server.tokenUrl);
-    const postJwks = await send(server.jwksUrl, { method: "POST", body: "" });
-
-    assert.equal(head.status, 200);
-    assert.equal(head.text, "");
-    assert.equal(getToken.status, 405);
-    assert.equal(getToken.headers.get("allow"), "POST");
-    assert.equal(postJwks.status, 405);
-  });
-
-  test("oversized bodies are 413", async (t) => {
-    const server = await startApp({ setUp: (app) => app.register(formbody) });
-    t.after(() => server.close());
-
-    for (const bytes of [16 * 1024 + 1, 64 * 1024, 900 * 1024, 8 * 1024 * 1024]) {
-      const response = await postForm(server.tokenUrl, server.client, oversizedForm(bytes));
-      assertOAuthError(response, 413, "invalid_request");
-    }
-    const atLimit = await postForm(server.tokenUrl, server.client, oversizedForm(16 * 1024));
-    assert.equal(atLimit.status, 200, atLimit.text);
-  });
-
-  test("wrong and missing content types", async (t) => {
-    const server = await startApp({ setUp: (app) => app.register(formbody) });
-    t.after(() => server.close());
-
-    for (const contentType of ["text/plain", "application/json", "multipart/form-data; boundary=x", "nonsense", "a/b/c;;", undefined]) {
-      const headers = { authorization: basicAuth(server.client) };
-      if (contentType !== undefined) headers["content-type"] = contentType;
-      const response = await send(server.tokenUrl, {
+      const response = await send(`${server.origin}/echo`, {
         method: "POST",
-        headers,
-        body: new TextEncoder().encode("grant_type=client_credentials"),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "a=1&b=2",
       });
-      assert.notEqual(response.status, 500, `${contentType}: ${response.text}`);
-      assertOAuthError(response, response.status, "invalid_request");
-      assert.ok([400, 415].includes(response.status), `${contentType}: status ${response.status}`);
-    }
-  });
 
-  test("errors from handle reach the app's error handler", async (t) => {
-    const app = Fastify();
-    const errors = [];
-    app.setErrorHandler(async (error, request, reply) => {
-      errors.push(error);
-      return reply.code(503).send({ error: "unavailable" });
+      assert.deepEqual(response.json, { a: "1", b: "2" });
     });
-    await app.register(createFastifyProvider({ handle: async () => { throw new Error("storage is down"); } }));
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    t.after(() => app.close());
 
-    const response = await send(`http://127.0.0.1:${app.server.address().port}/.well-known/jwks.json`);
+    test("prefix differs from the issuer path", async (t) => {
+      const server = await start({ prefix: "/oauth", issuerPath: "/auth" });
+      t.after(() => server.close());
 
-    assert.equal(response.status, 503);
-    assert.equal(errors[0]?.message, "storage is down");
+      const response = await send(server.jwksUrl);
+
+      assert.equal(response.status, 404);
+      assert.equal(response.json.error, "not_found");
+    });
+
+    test("HEAD and wrong methods", async (t) => {
+      const server = await start();
+      t.after(() => server.close());
+
+      const head = await send(server.jwksUrl, { method: "HEAD" });
+      const getToken = await send(server.tokenUrl);
+      const postJwks = await send(server.jwksUrl, { method: "POST", body: "" });
+
+      assert.equal(head.status, 200);
+      assert.equal(head.text, "");
+      assert.equal(getToken.status, 405);
+      assert.equal(getToken.headers.get("allow"), "POST");
+      assert.equal(postJwks.status, 405);
+    });
+
+    test("oversized bodies are 413", async (t) => {
+      const server = await start({ setUp: (app) => app.register(formbody) });
+      t.after(() => server.close());
+
+      for (const bytes of [16 * 1024 + 1, 64 * 1024, 900 * 1024, 8 * 1024 * 1024]) {
+        const response = await postForm(server.tokenUrl, server.client, oversizedForm(bytes));
+        assertOAuthError(response, 413, "invalid_request");
+      }
+      const atLimit = await postForm(server.tokenUrl, server.client, oversizedForm(16 * 1024));
+      assert.equal(atLimit.status, 200, atLimit.text);
+    });
+
+    test("wrong and missing content types", async (t) => {
+      const server = await start({ setUp: (app) => app.register(formbody) });
+      t.after(() => server.close());
+
+      for (const contentType of ["text/plain", "application/json", "multipart/form-data; boundary=x", "nonsense", "a/b/c;;", undefined]) {
+        const headers = { authorization: basicAuth(server.client) };
+        if (contentType !== undefined) headers["content-type"] = contentType;
+        const response = await send(server.tokenUrl, {
+          method: "POST",
+          headers,
+          body: new TextEncoder().encode("grant_type=client_credentials"),
+        });
+        assert.notEqual(response.status, 500, `${contentType}: ${response.text}`);
+        assertOAuthError(response, response.status, "invalid_request");
+        assert.ok([400, 415].includes(response.status), `${contentType}: status ${response.status}`);
+      }
+    });
+
+    test("errors from handle reach the app's error handler", async (t) => {
+      const app = Fastify();
+      const errors = [];
+      app.setErrorHandler(async (error, request, reply) => {
+        errors.push(error);
+        return reply.code(503).send({ error: "unavailable" });
+      });
+      await app.register(createFastifyProvider({ handle: async () => { throw new Error("storage is down"); } }));
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      t.after(() => app.close());
+
+      const response = await send(`http://127.0.0.1:${app.server.address().port}/.well-known/jwks.json`);
+
+      assert.equal(response.status, 503);
+      assert.equal(errors[0]?.message, "storage is down");
+    });
   });
-});
+}
 
 describe("fastify guard", () => {
   let server;

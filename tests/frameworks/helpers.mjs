@@ -12,14 +12,30 @@ export const CLIENT_SCOPES = ["read:orders", "write:orders"];
 /** Audience that the guards require and the tokens request. */
 export const AUDIENCE = "inventory";
 
+/** The key of the provider's plain-values entry point, which the node:http adapters prefer. */
+const HANDLE_VALUES = Symbol.for("trustline.provider.handleValues");
+
+/**
+ * The ways an adapter can reach a provider: through its plain-values entry
+ * point (what `createProvider` returns has one), or through `handle` alone,
+ * as for any object with a Web Fetch `handle`.
+ */
+export const PROVIDER_ENTRY_POINTS = ["plain values", "Web handle"];
+
+/** The provider as an adapter sees it through `entryPoint`. */
+export function providerThrough(provider, entryPoint) {
+  return entryPoint === "Web handle" ? { handle: provider.handle } : provider;
+}
+
 /**
  * Returns an object with a `handle` that forwards to a provider set later. Fastify
  * needs its routes before it listens, and the provider's issuer needs the
- * port that listening picks.
+ * port that listening picks. With `entryPoint` "plain values" it forwards the
+ * plain-values entry point too.
  */
-export function lateProvider() {
+export function lateProvider(entryPoint = "Web handle") {
   let target = null;
-  return {
+  const forwarder = {
     handle: (request) => {
       assert.ok(target, "the test set the provider before sending requests");
       return target.handle(request);
@@ -28,6 +44,13 @@ export function lateProvider() {
       target = provider;
     },
   };
+  if (entryPoint === "plain values") {
+    forwarder[HANDLE_VALUES] = (request) => {
+      assert.ok(target, "the test set the provider before sending requests");
+      return target[HANDLE_VALUES](request);
+    };
+  }
+  return forwarder;
 }
 
 /**

@@ -103,7 +103,7 @@ export function createGuard(options: GuardOptions): Guard {
 
     // With the JWKS cached and no remote storage, the addon verifies on this
     // thread; otherwise it returns null and the async path does the I/O. The addon
-    // answers from its own cache when it verified the token before.
+    // returns the identity from its own cache when it verified the token before.
     const settle = (json: string): ServiceIdentity => {
       const identity = JSON.parse(json) as ServiceIdentity;
       return json.charCodeAt(0) === VERIFIED_BEFORE_MARK && !seenBefore ? keep(key, token, identity) : identity;

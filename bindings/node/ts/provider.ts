@@ -1,9 +1,16 @@
 import { CLIENT_TIMESTAMP_FIELDS, fromEpochMillis, recordFromWire, requireEpochMillis } from "./convert.js";
 import { callNative, toAuthError } from "./errors.js";
 import { eventCallbackFor } from "./events.js";
-import { requestToNative, responseFromNative } from "./http.js";
+import { HANDLE_VALUES, requestToNative, responseFromNative, type ValuesHandler } from "./http.js";
 import { nativeClass } from "./native.js";
-import type { NativeProvider, NativeProviderOptions, NativeStorage, WireProviderClient } from "./native-types.js";
+import type {
+  NativeHttpRequest,
+  NativeHttpResponse,
+  NativeProvider,
+  NativeProviderOptions,
+  NativeStorage,
+  WireProviderClient,
+} from "./native-types.js";
 import { storageBinding } from "./storage.js";
 import type {
   Provider,
@@ -46,19 +53,21 @@ export function createProvider(options: ProviderOptions): Provider {
     throw toAuthError(error);
   }
 
-  // Requests between entering `handle` and answering. When this is the only one, an
+  // Requests that entered `handle` and have no response yet. When this is the only one, an
   // RS256 signature (about 0.25 ms) is cheaper here than the hop to a worker thread;
   // with others waiting, signing moves to the workers to keep this thread free.
   let pending = 0;
 
+  const respond = (nativeRequest: NativeHttpRequest): NativeHttpResponse | Promise<NativeHttpResponse> => {
+    // The addon handles the request on this thread when that needs no I/O (local
+    // storage and a cached key); otherwise it returns null and the async path does the work.
+    return native.handleLocal(nativeRequest, pending === 1) ?? native.handle(nativeRequest);
+  };
+
   const handle = async (request: Request): Promise<Response> => {
     pending += 1;
     try {
-      const nativeRequest = await requestToNative(request);
-      // The addon answers on this thread when that needs no I/O (local storage and a
-      // cached key); otherwise it returns null and the async path does the work.
-      const local = native.handleLocal(nativeRequest, pending === 1);
-      return responseFromNative(local ?? (await native.handle(nativeRequest)));
+      return responseFromNative(await respond(await requestToNative(request)));
     } catch (error) {
       throw toAuthError(error);
     } finally {
@@ -66,7 +75,18 @@ export function createProvider(options: ProviderOptions): Provider {
     }
   };
 
-  return {
+  const handleValues: ValuesHandler = async (request) => {
+    pending += 1;
+    try {
+      return await respond(request);
+    } catch (error) {
+      throw toAuthError(error);
+    } finally {
+      pending -= 1;
+    }
+  };
+
+  const provider: Provider = {
     handle,
     clients: providerClients(native),
     keys: {
@@ -77,6 +97,8 @@ export function createProvider(options: ProviderOptions): Provider {
         callNative(() => native.revokeToken(requireString(jti, "jti"), requireEpochMillis(expiresAt, "expiresAt"))),
     },
   };
+  Object.defineProperty(provider, HANDLE_VALUES, { value: handleValues });
+  return provider;
 }
 
 /** Checks the options and converts them to the native constructor's two arguments. */

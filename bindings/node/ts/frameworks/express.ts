@@ -13,7 +13,15 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 
 import { AuthError } from "../errors.js";
 import type { Provider, ServiceIdentity } from "../types.js";
-import { bodyWasRead, encodeParsedBody, webRequestFromNode, writeWebResponse } from "./node-http.js";
+import {
+  bodyWasRead,
+  encodeParsedBody,
+  valuesHandlerOf,
+  valuesRequestFromNode,
+  webRequestFromNode,
+  writeValuesResponse,
+  writeWebResponse,
+} from "./node-http.js";
 import { absoluteUrl, authenticate, authErrorReply, scopeCheck, type TokenVerifier } from "./shared.js";
 
 export type { AuthErrorBody } from "./shared.js";
@@ -48,6 +56,7 @@ const PROVIDER_PATHS = new Set(["/token", "/.well-known/jwks.json"]);
  */
 export function createExpressProvider(provider: Pick<Provider, "handle">): RequestHandler {
   const handle = provider.handle;
+  const handleValues = valuesHandlerOf(provider);
 
   return function trustlineProvider(req: Request, res: Response, next: NextFunction): void {
     if (!PROVIDER_PATHS.has(req.path)) {
@@ -60,6 +69,13 @@ export function createExpressProvider(provider: Pick<Provider, "handle">): Reque
     const url = absoluteUrl(req.protocol, req.headers.host, req.originalUrl);
     const body = bodyWasRead(req) ? encodeParsedBody(req.body, req.headers["content-type"]) : req;
 
+    if (handleValues) {
+      valuesRequestFromNode(req, url, body)
+        .then(handleValues)
+        .then((response) => writeValuesResponse(res, response))
+        .catch(next);
+      return;
+    }
     Promise.resolve()
       .then(() => handle(webRequestFromNode(req, res, url, body)))
       .then((response) => writeWebResponse(res, response))

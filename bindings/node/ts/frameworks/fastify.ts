@@ -22,7 +22,7 @@ import type {
 
 import { AuthError } from "../errors.js";
 import type { Provider, ServiceIdentity } from "../types.js";
-import { webRequestFromNode } from "./node-http.js";
+import { valuesHandlerOf, valuesRequestFromNode, webRequestFromNode } from "./node-http.js";
 import { absoluteUrl, authenticate, authErrorReply, scopeCheck, type TokenVerifier } from "./shared.js";
 
 export type { AuthErrorBody } from "./shared.js";
@@ -54,6 +54,7 @@ const PROVIDER_METHODS = ["DELETE", "GET", "PATCH", "POST", "PUT"];
  */
 export function createFastifyProvider(provider: Pick<Provider, "handle">): FastifyPluginAsync {
   const handle = provider.handle;
+  const handleValues = valuesHandlerOf(provider);
 
   return async function trustlineProvider(fastify: FastifyInstance): Promise<void> {
     // These calls change only this plugin's encapsulated context, not the app's.
@@ -64,6 +65,12 @@ export function createFastifyProvider(provider: Pick<Provider, "handle">): Fasti
     const route = async (request: FastifyRequest, reply: FastifyReply) => {
       const url = absoluteUrl(request.protocol, request.headers.host, request.raw.url ?? request.url);
       const body = (request.body as Readable | undefined) ?? null;
+      if (handleValues) {
+        const response = await handleValues(await valuesRequestFromNode(request.raw, url, body));
+        reply.code(response.status).headers(Object.fromEntries(response.headers));
+        return reply.send(response.body);
+      }
+
       const response = await handle(webRequestFromNode(request.raw, reply.raw, url, body));
 
       // The body goes as a stream, not the Response itself, which Fastify

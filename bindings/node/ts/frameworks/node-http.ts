@@ -7,11 +7,89 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
+import { HANDLE_VALUES, MAX_REQUEST_BODY_BYTES, type ValuesHandler } from "../http.js";
+import type { NativeHttpRequest, NativeHttpResponse, WireHeaders } from "../native-types.js";
+
 /** Headers that describe the original transfer, which a rebuilt body no longer matches. */
 const TRANSFER_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive"]);
 
 /** Methods whose requests carry no body. */
 const BODILESS_METHODS = new Set(["GET", "HEAD"]);
+
+/** The provider's entry point for plain values, when it has one (see `HANDLE_VALUES`). */
+export function valuesHandlerOf(provider: object): ValuesHandler | undefined {
+  const handler = (provider as { [HANDLE_VALUES]?: unknown })[HANDLE_VALUES];
+  return typeof handler === "function" ? (handler as ValuesHandler) : undefined;
+}
+
+/**
+ * Reads a Node.js request into the provider's plain request value: the same
+ * headers, combined per name as `Headers` combines them, and the same body
+ * limit as `webRequestFromNode` followed by `handle`. Past the limit, the rest
+ * of the body is read and dropped, so that the client receives the 413 and
+ * the connection can serve the next request.
+ */
+export async function valuesRequestFromNode(
+  raw: IncomingMessage,
+  url: string,
+  body: Readable | string | Uint8Array | null,
+): Promise<NativeHttpRequest> {
+  const combined = new Map<string, string>();
+  for (let index = 0; index + 1 < raw.rawHeaders.length; index += 2) {
+    const name = raw.rawHeaders[index]!.toLowerCase();
+    if (!TRANSFER_HEADERS.has(name)) {
+      const value = raw.rawHeaders[index + 1]!.trim();
+      const previous = combined.get(name);
+      combined.set(name, previous === undefined ? value : `${previous}, ${value}`);
+    }
+  }
+  const headers: WireHeaders = [...combined];
+
+  const method = raw.method ?? "GET";
+  const limit = MAX_REQUEST_BODY_BYTES + 1;
+  let bytes: Buffer;
+  if (BODILESS_METHODS.has(method) || body === null) {
+    bytes = Buffer.alloc(0);
+  } else if (body instanceof Readable) {
+    bytes = await readUpTo(body, limit);
+  } else {
+    const whole = typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    bytes = whole.subarray(0, limit);
+  }
+  return { method, url, headers, body: bytes };
+}
+
+/** Reads at most `maxBytes` of a body stream, then drops whatever follows. */
+function readUpTo(body: Readable, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = () => {
+      body.off("data", onData);
+      body.off("end", finish);
+      body.off("error", onError);
+      body.on("error", () => {});
+      // Keeps reading, dropping the chunks, to the end of the body.
+      body.resume();
+      resolve(Buffer.concat(chunks, length).subarray(0, maxBytes));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.byteLength;
+      if (length >= maxBytes) {
+        finish();
+      }
+    };
+    const onError = (error: Error) => {
+      body.off("data", onData);
+      body.off("end", finish);
+      reject(error);
+    };
+    body.on("data", onData);
+    body.on("end", finish);
+    body.on("error", onError);
+  });
+}
 
 /**
  * Builds a Web `Request` from a Node.js request. `body` is either a stream of
@@ -148,6 +226,15 @@ function appendFormFields(form: URLSearchParams, name: string, value: unknown): 
     return;
   }
   form.append(name, value === undefined || value === null ? "" : String(value));
+}
+
+/** Writes the provider's plain response value to a Node.js response. */
+export function writeValuesResponse(res: ServerResponse, response: NativeHttpResponse): void {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    res.setHeader(name, value);
+  }
+  res.end(response.body);
 }
 
 /** Writes a Web `Response` to a Node.js response, streaming its body. */
