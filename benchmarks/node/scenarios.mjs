@@ -41,6 +41,16 @@ async function providerSetup({ algorithm = "ES256", storage = memoryStorage() } 
   return { server, issuer, provider, storage, client, makeRequest };
 }
 
+/** The provider's plain-values entry point, which the Express and Fastify adapters use. */
+const HANDLE_VALUES = Symbol.for("trustline.provider.handleValues");
+
+/** Makes plain request values like those the Express and Fastify adapters pass, from a Web `Request`. */
+function plainTokenRequest(request) {
+  const headers = [...request.headers];
+  const body = Buffer.from("grant_type=client_credentials");
+  return () => ({ method: request.method, url: request.url, headers, body });
+}
+
 export async function issuance({ seconds }) {
   const addon = loadAddon();
   const rows = [];
@@ -55,9 +65,13 @@ export async function issuance({ seconds }) {
       const issue = (request) => setup.provider.handle(request);
       const sequential = await preparedRate(issue, setup.makeRequest, { seconds });
       const inFlight = await preparedRate(issue, setup.makeRequest, { seconds, concurrency: 64 });
+      const handleValues = setup.provider[HANDLE_VALUES];
+      const plainRequest = plainTokenRequest(setup.makeRequest());
+      const plain = await preparedRate((request) => handleValues(request), plainRequest, { seconds });
       const base = { scenario: "issuance", unit: "tokens/s", reference: rawRate, referenceName: "raw aws-lc-rs sign" };
       rows.push({ ...base, case: `${algorithm}, ${storageKind}, sequential`, value: sequential });
       rows.push({ ...base, case: `${algorithm}, ${storageKind}, 64 in flight`, value: inFlight });
+      rows.push({ ...base, case: `${algorithm}, ${storageKind}, sequential, plain values (Express, Fastify)`, value: plain });
       await setup.server.close();
     }
   }
