@@ -264,8 +264,10 @@ async fn cached_tokens_still_see_revocation_and_disable() {
         options.storage = Some(backend.storage.clone());
         let guard = Guard::new(options, ProviderTransport::new(provider.clone())).expect("guard");
 
-        guard.verify(&first).await.expect("valid");
-        guard.verify(&second).await.expect("valid");
+        // A token is cached from its second verification.
+        for token in [&first, &first, &second, &second] {
+            guard.verify(token).await.expect("valid");
+        }
         assert!(guard.verify_cached(&first).expect("cached").is_ok(), "{}", backend.name);
 
         let jti = decode_part(&first, 1)["jti"].as_str().expect("jti").to_owned();
@@ -299,6 +301,8 @@ async fn cached_tokens_see_writes_from_another_connection() {
     options.storage = Some(guard_storage);
     let guard = Guard::new(options, ProviderTransport::new(provider.clone())).expect("guard");
 
+    guard.verify(&token).await.expect("valid");
+    assert!(guard.verify_cached(&token).is_none(), "cached from the second verification");
     guard.verify(&token).await.expect("valid");
     guard.verify_cached(&token).expect("cached").expect("valid");
     provider.invalidate_tokens_before(&created.client_id, Some(Timestamp::now().plus_seconds(1))).await.expect("cutoff");

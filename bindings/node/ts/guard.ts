@@ -57,11 +57,11 @@ export function createGuard(options: GuardOptions): Guard {
     throw toAuthError(error);
   }
 
-  // Identities of tokens verified more than once, oldest first, bounded like the
-  // addon's own cache of verified tokens, so that a repeated verification costs one
-  // call into the addon. A token enters on its second verification: most tokens are
-  // verified once per process, and for them keeping the object costs more than
-  // parsing it did. The map is keyed by the token's last characters, which are
+  // Identities of tokens that the addon returned from its own cache of verified
+  // tokens (which takes a token on its second verification), oldest first and
+  // bounded like that cache, so that a repeated verification costs one call into
+  // the addon. Most tokens are verified once per process, and for them keeping the
+  // object would cost more than parsing it did. The map is keyed by the token's last characters, which are
   // signature bytes: V8 hashes a key once per string, and a token of 700 characters
   // or more takes about a microsecond. Each entry holds the whole token to compare.
   const identities = new Map<string, KeptIdentity>();

@@ -180,8 +180,8 @@ impl Guard {
         Some(result)
     }
 
-    /// Checks a token verified before, without parsing it or checking its
-    /// signature again: expiry and, with storage, the client, the `jti` and the cutoff
+    /// Checks a token verified before (cached from its second verification), without
+    /// parsing it or checking its signature again: expiry and, with storage, the client, the `jti` and the cutoff
     /// are still checked, so revocation applies to cached tokens at once.
     ///
     /// Storage is consulted again only when its [`Storage::version`] changed since the
