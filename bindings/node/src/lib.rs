@@ -21,7 +21,7 @@ use errors::{invalid_argument, to_napi, IntoNapi};
 use trustline::client::{Client, ClientOptions, TokenCache};
 use trustline::crypto::Algorithm;
 use trustline::guard::{Guard, GuardOptions, ServiceIdentity, DEFAULT_CLOCK_TOLERANCE};
-use trustline::http::HttpRequest;
+use trustline::http::{HttpRequest, HttpResponse};
 use trustline::provider::{LocalSigning, Provider, ProviderOptions, RotateKeyInput, RotateSecretInput, SigningOptions};
 use trustline::secret::ClientSecret;
 use trustline::storage::{
@@ -255,21 +255,6 @@ pub struct ProviderConfig {
 }
 
 #[napi(object)]
-pub struct NativeRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<Vec<String>>,
-    pub body: Buffer,
-}
-
-#[napi(object)]
-pub struct NativeResponse {
-    pub status: u32,
-    pub headers: Vec<Vec<String>>,
-    pub body: String,
-}
-
-#[napi(object)]
 pub struct RotateSecretConfig {
     pub expires_at: Option<f64>,
     pub overlap_seconds: Option<f64>,
@@ -328,10 +313,12 @@ impl NativeProvider {
         Ok(Self { provider })
     }
 
+    /// Handles a request given as its method, URL, header block (see `http_request`)
+    /// and body; resolves to the response as text (see `wire_response`).
     #[napi]
-    pub async fn handle(&self, request: NativeRequest) -> napi::Result<NativeResponse> {
-        let response = self.provider.handle(&http_request(request)).await;
-        Ok(native_response(response))
+    pub async fn handle(&self, method: String, url: String, headers: String, body: Buffer) -> String {
+        let response = self.provider.handle(&http_request(method, url, &headers, &body)).await;
+        wire_response(&response)
     }
 
     /// Handles the request on the JavaScript thread when the core can do so without I/O
@@ -339,9 +326,10 @@ impl NativeProvider {
     /// RS256 signature is computed here only when `idle` says that no other request is
     /// waiting for this thread.
     #[napi]
-    pub fn handle_local(&self, request: NativeRequest, idle: bool) -> Option<NativeResponse> {
+    pub fn handle_local(&self, method: String, url: String, headers: String, body: Buffer, idle: bool) -> Option<String> {
         let signing = if idle { LocalSigning::Any } else { LocalSigning::Es256Only };
-        self.provider.handle_local(&http_request(request), signing).map(native_response)
+        let request = http_request(method, url, &headers, &body);
+        self.provider.handle_local(&request, signing).map(|response| wire_response(&response))
     }
 
     #[napi]
@@ -444,28 +432,36 @@ impl NativeProvider {
     }
 }
 
-fn http_request(request: NativeRequest) -> HttpRequest {
+/// Builds the core's request. The headers come as one `name: value` line each, which
+/// crosses Node-API several times faster than an array of pairs; Web `Headers` and
+/// Node.js reject line breaks in names and values, so a line is always one header.
+fn http_request(method: String, url: String, headers: &str, body: &[u8]) -> HttpRequest {
     HttpRequest {
-        method: request.method.to_ascii_uppercase(),
-        url: request.url,
-        headers: request
-            .headers
-            .into_iter()
-            .filter_map(|pair| {
-                let mut pair = pair.into_iter();
-                Some((pair.next()?, pair.next()?))
-            })
+        method: method.to_ascii_uppercase(),
+        url,
+        headers: headers
+            .lines()
+            .filter_map(|line| line.split_once(": "))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect(),
-        body: request.body.to_vec(),
+        body: body.to_vec(),
     }
 }
 
-fn native_response(response: trustline::http::HttpResponse) -> NativeResponse {
-    NativeResponse {
-        status: u32::from(response.status),
-        headers: response.headers.into_iter().map(|(name, value)| vec![name, value]).collect(),
-        body: response.body,
+/// Writes a response as text, laid out like an HTTP/1.1 response without the
+/// version: the status, one `name: value` line per header, an empty line, the body.
+fn wire_response(response: &HttpResponse) -> String {
+    let mut text = String::with_capacity(response.body.len() + 160);
+    text.push_str(&response.status.to_string());
+    for (name, value) in &response.headers {
+        text.push('\n');
+        text.push_str(name);
+        text.push_str(": ");
+        text.push_str(value);
     }
+    text.push_str("\n\n");
+    text.push_str(&response.body);
+    text
 }
 
 // ---------------------------------------------------------------------------

@@ -106,6 +106,35 @@ export const HANDLE_VALUES = Symbol.for("trustline.provider.handleValues");
 /** Answers a request given as plain values, with the limits of `handle`. */
 export type ValuesHandler = (request: NativeHttpRequest) => Promise<NativeHttpResponse>;
 
+/**
+ * Joins headers into the addon's header block: one `name: value` line each.
+ * `Headers` and Node.js reject line breaks in names and values.
+ */
+export function headerBlock(headers: WireHeaders): string {
+  let block = "";
+  for (const [name, value] of headers) {
+    block += `${name}: ${value}\n`;
+  }
+  return block;
+}
+
+/**
+ * Reads the addon's response text, laid out like an HTTP/1.1 response without
+ * the version: the status, one `name: value` line per header, an empty line,
+ * then the body.
+ */
+export function responseFromWire(text: string): NativeHttpResponse {
+  const headEnd = text.indexOf("\n\n");
+  const lines = text.slice(0, headEnd).split("\n");
+  const headers: WireHeaders = [];
+  for (let index = 1; index < lines.length; index++) {
+    const line = lines[index]!;
+    const separator = line.indexOf(": ");
+    headers.push([line.slice(0, separator), line.slice(separator + 2)]);
+  }
+  return { status: Number(lines[0]), headers, body: text.slice(headEnd + 2) };
+}
+
 /** Builds a Web `Response` from the addon's response value. */
 export function responseFromNative(response: NativeHttpResponse): Response {
   const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;

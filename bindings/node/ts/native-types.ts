@@ -178,9 +178,13 @@ export interface NativeRotateKeyInput {
 }
 
 export interface NativeProvider {
-  handle(request: NativeHttpRequest): Promise<NativeHttpResponse>;
-  /** Handles the request on this thread when no I/O is needed; `null` means "use handle". */
-  handleLocal(request: NativeHttpRequest, idle: boolean): NativeHttpResponse | null;
+  /**
+   * Handles a request. `headers` has one `name: value` line per header; the
+   * response comes as text (see `responseFromWire`).
+   */
+  handle(method: string, url: string, headers: string, body: Buffer): Promise<string>;
+  /** As `handle`, on this thread when no I/O is needed; `null` means "use handle". */
+  handleLocal(method: string, url: string, headers: string, body: Buffer, idle: boolean): string | null;
   createClient(name: string, scopes?: string[]): Promise<NativeCreatedClient>;
   listClients(): Promise<WireProviderClient[]>;
   getClient(clientId: string): Promise<WireProviderClient | null>;

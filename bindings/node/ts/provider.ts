@@ -1,7 +1,14 @@
 import { CLIENT_TIMESTAMP_FIELDS, fromEpochMillis, recordFromWire, requireEpochMillis } from "./convert.js";
 import { callNative, toAuthError } from "./errors.js";
 import { eventCallbackFor } from "./events.js";
-import { HANDLE_VALUES, requestToNative, responseFromNative, type ValuesHandler } from "./http.js";
+import {
+  HANDLE_VALUES,
+  headerBlock,
+  requestToNative,
+  responseFromNative,
+  responseFromWire,
+  type ValuesHandler,
+} from "./http.js";
 import { nativeClass } from "./native.js";
 import type {
   NativeHttpRequest,
@@ -58,10 +65,16 @@ export function createProvider(options: ProviderOptions): Provider {
   // with others waiting, signing moves to the workers to keep this thread free.
   let pending = 0;
 
-  const respond = (nativeRequest: NativeHttpRequest): NativeHttpResponse | Promise<NativeHttpResponse> => {
+  const respond = (request: NativeHttpRequest): NativeHttpResponse | Promise<NativeHttpResponse> => {
+    const { method, url, body } = request;
+    const headers = headerBlock(request.headers);
     // The addon handles the request on this thread when that needs no I/O (local
     // storage and a cached key); otherwise it returns null and the async path does the work.
-    return native.handleLocal(nativeRequest, pending === 1) ?? native.handle(nativeRequest);
+    const local = native.handleLocal(method, url, headers, body, pending === 1);
+    if (local !== null) {
+      return responseFromWire(local);
+    }
+    return native.handle(method, url, headers, body).then(responseFromWire);
   };
 
   const handle = async (request: Request): Promise<Response> => {
