@@ -77,6 +77,29 @@ export async function preparedRate(operation, makeInput, { seconds, concurrency 
   return (calls * 1000) / elapsed;
 }
 
+/**
+ * Calls each operation once per item, alternating between the operations every
+ * `chunk` items and rotating which goes first, so that a burst of noise on the
+ * shared machine slows them alike; returns items per second for each, by name.
+ */
+export async function interleavedRates(operations, items, chunk = 500) {
+  const names = Object.keys(operations);
+  const elapsed = Object.fromEntries(names.map((name) => [name, 0]));
+  for (let start = 0; start < items.length; start += chunk) {
+    const slice = items.slice(start, start + chunk);
+    const first = (start / chunk) % names.length;
+    for (const name of [...names.slice(first), ...names.slice(0, first)]) {
+      const operation = operations[name];
+      const started = performance.now();
+      for (const item of slice) {
+        await operation(item);
+      }
+      elapsed[name] += performance.now() - started;
+    }
+  }
+  return Object.fromEntries(Object.entries(elapsed).map(([name, ms]) => [name, (items.length * 1000) / ms]));
+}
+
 /** Calls `operation(item)` once per item in order; returns items per second. */
 export async function listRate(operation, items) {
   const started = performance.now();
