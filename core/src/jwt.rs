@@ -52,8 +52,17 @@ pub struct UnverifiedToken<'a> {
     pub signature: Vec<u8>,
 }
 
-/// Splits and parses a compact JWS. Every failure is `invalid_token`.
-pub fn decode_unverified(token: &str) -> Result<UnverifiedToken<'_>> {
+/// A compact JWS split into its three base64url parts, none of them decoded yet.
+pub(crate) struct JwsParts<'a> {
+    pub(crate) header: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) signature: &'a str,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`, the bytes the signature covers.
+    pub(crate) signing_input: &'a str,
+}
+
+/// Splits a compact JWS into its parts. Every failure is `invalid_token`.
+pub(crate) fn split(token: &str) -> Result<JwsParts<'_>> {
     if token.len() > MAX_TOKEN_LENGTH {
         return Err(Error::invalid_token(format!(
             "the token is {} bytes long, more than the {MAX_TOKEN_LENGTH} bytes accepted",
@@ -62,30 +71,33 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken<'_>> {
     }
 
     let mut parts = token.split('.');
-    let (Some(header_part), Some(payload_part), Some(signature_part), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::invalid_token(
             "the token is malformed: expected three base64url parts separated by dots",
         ));
     };
-
-    let header = decode_json_part(header_part, "header")?;
-    let claims = decode_json_part(payload_part, "payload")?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_part)
-        .map_err(|_| Error::invalid_token("the token signature is not base64url"))?;
-    let signing_input = &token[..header_part.len() + 1 + payload_part.len()];
-
-    Ok(UnverifiedToken {
+    Ok(JwsParts {
         header,
-        claims,
-        signing_input,
+        payload,
         signature,
+        signing_input: &token[..header.len() + 1 + payload.len()],
     })
 }
 
-fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>> {
+/// Splits and parses a compact JWS. Every failure is `invalid_token`.
+pub fn decode_unverified(token: &str) -> Result<UnverifiedToken<'_>> {
+    let parts = split(token)?;
+    Ok(UnverifiedToken {
+        header: decode_json_part(parts.header, "header")?,
+        claims: decode_json_part(parts.payload, "payload")?,
+        signing_input: parts.signing_input,
+        signature: decode_signature(parts.signature)?,
+    })
+}
+
+/// Decodes the header or payload part into a JSON object; `name` says which.
+pub(crate) fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| Error::invalid_token(format!("the token {name} is not base64url")))?;
@@ -93,6 +105,13 @@ fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>> {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(Error::invalid_token(format!("the token {name} is not a JSON object"))),
     }
+}
+
+/// Decodes the signature part.
+pub(crate) fn decode_signature(part: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| Error::invalid_token("the token signature is not base64url"))
 }
 
 #[cfg(test)]

@@ -283,6 +283,21 @@ describe("guard checks", () => {
     await assertAuthError(guardFor().verify(bare), "invalid_token", 401);
   });
 
+  test("one guard checks every header on its own", async () => {
+    // The guard skips decoding a header equal to the last one it accepted, so a
+    // sequence of headers on one guard must give the same answers as fresh guards.
+    const guard = guardFor();
+    const claims = validClaims(ISSUER);
+
+    assert.equal((await guard.verify(es256(claims))).clientId, claims.sub);
+    await assertAuthError(guard.verify(signJwt({ alg: "none", kid: "ec-1" }, claims, null)), "invalid_token", 401);
+    assert.equal((await guard.verify(rs256(claims))).clientId, claims.sub);
+    await assertAuthError(guard.verify(signJwt({ alg: "RS256", kid: "ec-1" }, claims, rsa.privateKey)), "invalid_token", 401);
+    await assertAuthError(guard.verify(es256(claims, { crit: ["exp"] })), "invalid_token", 401);
+    await assertAuthError(guard.verify(signJwt({ alg: "ES256", kid: "ec-1", typ: "at+jwt" }, claims, outsider.privateKey)), "invalid_token", 401);
+    assert.equal((await guard.verify(es256(validClaims(ISSUER)))).clientId, claims.sub);
+  });
+
   test("HS256 with public key is invalid_token", async () => {
     // The classic confusion: the verifier's public key used as an HMAC secret.
     const withPem = signJwt({ alg: "HS256", kid: "ec-1" }, validClaims(ISSUER), ec.publicPem);

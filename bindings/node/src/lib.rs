@@ -485,12 +485,15 @@ pub struct GuardConfig {
 /// a token the guard had verified before starts with a space, which `JSON.parse`
 /// skips: the TypeScript guard keeps the identity objects of such tokens.
 fn identity_json(identity: &ServiceIdentity, verified_before: bool) -> String {
-    let json = serde_json::to_string(identity).unwrap_or_default();
+    // Sized for a typical identity, which saves the buffer's regrowth.
+    let mut json = Vec::with_capacity(512);
     if verified_before {
-        format!(" {json}")
-    } else {
-        json
+        json.push(b' ');
     }
+    if serde_json::to_writer(&mut json, identity).is_err() {
+        return String::new();
+    }
+    String::from_utf8(json).unwrap_or_default()
 }
 
 #[napi]

@@ -5,7 +5,7 @@
 mod cache;
 mod jwks;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
@@ -17,7 +17,7 @@ use crate::crypto::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{emit, Event, EventHook, Outcome};
 use crate::http::HttpTransport;
-use crate::jwt::{self, UnverifiedToken};
+use crate::jwt;
 use crate::provider::normalize_issuer;
 use crate::storage::Storage;
 use crate::time::Timestamp;
@@ -95,6 +95,7 @@ struct GuardInner {
     transport: Arc<dyn HttpTransport>,
     jwks: JwksCache,
     verified: VerifiedCache,
+    last_header: Mutex<Option<LastHeader>>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -137,6 +138,7 @@ impl Guard {
             inner: Arc::new(GuardInner {
                 jwks: JwksCache::new(jwks_url),
                 verified: VerifiedCache::default(),
+                last_header: Mutex::new(None),
                 configured_issuer,
                 options,
                 transport,
@@ -234,30 +236,59 @@ impl Guard {
 struct ParsedToken<'a> {
     /// The token without surrounding whitespace, the key of the verified cache.
     raw_token: &'a str,
-    token: UnverifiedToken<'a>,
+    claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
     algorithm: Algorithm,
-    key_id: Option<String>,
+    key_id: Option<Arc<str>>,
 }
 
-fn parse_token(token: &str) -> Result<ParsedToken<'_>> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(Error::new(ErrorKind::MissingToken, "the bearer token is missing"));
-    }
-    let unverified = jwt::decode_unverified(token)?;
-    let (algorithm, key_id) = read_header(&unverified)?;
-    let key_id = key_id.map(str::to_owned);
-    Ok(ParsedToken {
-        raw_token: token,
-        token: unverified,
-        algorithm,
-        key_id,
-    })
+/// The last header that passed [`read_header`], as encoded in the token. Every token
+/// signed with one key has the same header, so a token with this header skips decoding
+/// it again.
+struct LastHeader {
+    encoded: Box<str>,
+    algorithm: Algorithm,
+    key_id: Option<Arc<str>>,
 }
 
 impl GuardInner {
+    fn parse_token<'a>(&self, token: &'a str) -> Result<ParsedToken<'a>> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(Error::new(ErrorKind::MissingToken, "the bearer token is missing"));
+        }
+        let parts = jwt::split(token)?;
+        let (algorithm, key_id) = self.read_header_part(parts.header)?;
+        Ok(ParsedToken {
+            raw_token: token,
+            claims: jwt::decode_json_part(parts.payload, "payload")?,
+            signing_input: parts.signing_input,
+            signature: jwt::decode_signature(parts.signature)?,
+            algorithm,
+            key_id,
+        })
+    }
+
+    fn read_header_part(&self, encoded: &str) -> Result<(Algorithm, Option<Arc<str>>)> {
+        let mut last = self.last_header.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(last) = last.as_ref().filter(|last| &*last.encoded == encoded) {
+            return Ok((last.algorithm, last.key_id.clone()));
+        }
+
+        let header = jwt::decode_json_part(encoded, "header")?;
+        let (algorithm, key_id) = read_header(&header)?;
+        let key_id: Option<Arc<str>> = key_id.map(Arc::from);
+        *last = Some(LastHeader {
+            encoded: encoded.into(),
+            algorithm,
+            key_id: key_id.clone(),
+        });
+        Ok((algorithm, key_id))
+    }
+
     async fn verify(&self, token: &str, signed_subject: &mut Option<String>) -> Result<Arc<ServiceIdentity>> {
-        let parsed = parse_token(token)?;
+        let parsed = self.parse_token(token)?;
 
         let keys = self.key_set().await?;
         let mut check = check_signature(&keys, &parsed);
@@ -275,7 +306,7 @@ impl GuardInner {
     /// Verifies without I/O, or returns `None` when that is not possible: the JWKS is
     /// not cached or lacks the key, or the storage must be awaited.
     fn verify_local(&self, token: &str, signed_subject: &mut Option<String>) -> Option<Result<Arc<ServiceIdentity>>> {
-        let parsed = match parse_token(token) {
+        let parsed = match self.parse_token(token) {
             Ok(parsed) => parsed,
             Err(error) => return Some(Err(error)),
         };
@@ -318,8 +349,10 @@ impl GuardInner {
             }
         }
 
-        let claims = parsed.token.claims;
-        *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        let claims = parsed.claims;
+        if self.options.on_event.is_some() {
+            *signed_subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
+        }
         self.check_claims(&claims)?;
         let mut storage_version = UNKNOWN_VERSION;
         if let Some(storage) = &self.options.storage {
@@ -473,8 +506,8 @@ impl GuardInner {
     }
 }
 
-fn read_header<'a>(token: &'a UnverifiedToken<'_>) -> Result<(Algorithm, Option<&'a str>)> {
-    let algorithm = match token.header.get("alg").and_then(Value::as_str) {
+fn read_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<&str>)> {
+    let algorithm = match header.get("alg").and_then(Value::as_str) {
         Some("ES256") => Algorithm::Es256,
         Some("RS256") => Algorithm::Rs256,
         Some(other) => {
@@ -484,10 +517,10 @@ fn read_header<'a>(token: &'a UnverifiedToken<'_>) -> Result<(Algorithm, Option<
         }
         None => return Err(Error::invalid_token("the token header has no alg")),
     };
-    if token.header.contains_key("crit") {
+    if header.contains_key("crit") {
         return Err(Error::invalid_token("the token header has critical extensions (crit), which are not supported"));
     }
-    let key_id = match token.header.get("kid") {
+    let key_id = match header.get("kid") {
         None => None,
         Some(Value::String(key_id)) => Some(key_id.as_str()),
         Some(_) => return Err(Error::invalid_token("the token header kid is not a string")),
@@ -496,7 +529,7 @@ fn read_header<'a>(token: &'a UnverifiedToken<'_>) -> Result<(Algorithm, Option<
 }
 
 fn check_signature(keys: &KeySet, parsed: &ParsedToken<'_>) -> SignatureCheck {
-    let (algorithm, key_id, token) = (parsed.algorithm, parsed.key_id.as_deref(), &parsed.token);
+    let (algorithm, key_id) = (parsed.algorithm, parsed.key_id.as_deref());
     let mut outcome = SignatureCheck::Missing;
     for key in keys.find(key_id) {
         if key.algorithm() != algorithm {
@@ -505,7 +538,7 @@ fn check_signature(keys: &KeySet, parsed: &ParsedToken<'_>) -> SignatureCheck {
             }
             continue;
         }
-        if key.verify(token.signing_input.as_bytes(), &token.signature) {
+        if key.verify(parsed.signing_input.as_bytes(), &parsed.signature) {
             return SignatureCheck::Valid;
         }
         outcome = if key_id.is_some() {
