@@ -41,7 +41,7 @@ describe("guard checks", () => {
   });
 
   test("repeated verification returns equal identities that callers cannot share", async () => {
-    const claims = validClaims(ISSUER, { env: "production" });
+    const claims = validClaims(ISSUER, { env: "production", aud: ["inventory", "billing"] });
     const token = es256(claims);
     const guard = guardFor();
 
@@ -55,11 +55,8 @@ describe("guard checks", () => {
 
       identity.clientId = "changed";
       identity.scopes.push("admin");
-      try {
-        identity.raw.sub = "changed";
-      } catch {
-        // A kept identity's raw claims are frozen.
-      }
+      identity.raw.sub = "changed";
+      identity.raw.aud.push("elsewhere");
     }
   });
 

@@ -30,15 +30,27 @@ const VERIFIED_BEFORE_MARK = 0x20;
 interface KeptIdentity {
   token: string;
   identity: ServiceIdentity;
+  /** Names of the claims whose values are arrays, such as `aud`. */
+  arrayClaims: string[];
+}
+
+function keptIdentity(token: string, identity: ServiceIdentity): KeptIdentity {
+  const arrayClaims = Object.keys(identity.raw).filter((name) => Array.isArray(identity.raw[name]));
+  return { token, identity, arrayClaims };
 }
 
 /**
- * Returns a copy of a kept identity for one caller. `raw` is shared between
- * callers and frozen, so that no caller can change what another one sees.
- * NOTE: the freeze is shallow; an array claim such as `aud` stays mutable.
+ * Returns a copy of a kept identity for one caller, so that no caller can change
+ * what another one sees, and every caller may change its own, as with a freshly
+ * parsed identity. Array claims such as `aud` are copied too.
+ * NOTE: a claim whose value is an object stays shared between callers.
  */
-function copyIdentity(identity: ServiceIdentity): ServiceIdentity {
-  return { ...identity, scopes: [...identity.scopes] };
+function copyIdentity({ identity, arrayClaims }: KeptIdentity): ServiceIdentity {
+  const raw = { ...identity.raw };
+  for (const name of arrayClaims) {
+    raw[name] = [...(raw[name] as unknown[])];
+  }
+  return { ...identity, scopes: [...identity.scopes], raw };
 }
 
 /**
@@ -61,17 +73,18 @@ export function createGuard(options: GuardOptions): Guard {
   // tokens (which takes a token on its second verification), oldest first and
   // bounded like that cache, so that a repeated verification costs one call into
   // the addon. Most tokens are verified once per process, and for them keeping the
-  // object would cost more than parsing it did. The map is keyed by the token's last characters, which are
-  // signature bytes: V8 hashes a key once per string, and a token of 700 characters
-  // or more takes about a microsecond. Each entry holds the whole token to compare.
+  // object would cost more than parsing it did. The map is keyed by the token's
+  // last characters, which are signature bytes: V8 hashes a key once per string,
+  // and a token of 700 characters or more takes about a microsecond. Each entry
+  // holds the whole token to compare.
   const identities = new Map<string, KeptIdentity>();
   const keep = (key: string, token: string, identity: ServiceIdentity): ServiceIdentity => {
-    Object.freeze(identity.raw);
     if (identities.size >= IDENTITY_CACHE_CAPACITY) {
       identities.delete(identities.keys().next().value as string);
     }
-    identities.set(key, { token, identity });
-    return copyIdentity(identity);
+    const kept = keptIdentity(token, identity);
+    identities.set(key, kept);
+    return copyIdentity(kept);
   };
 
   const verify = (token: string): Promise<ServiceIdentity> => {
@@ -92,7 +105,7 @@ export function createGuard(options: GuardOptions): Guard {
     if (seenBefore) {
       try {
         if (native.revalidate(token)) {
-          return Promise.resolve(copyIdentity(kept.identity));
+          return Promise.resolve(copyIdentity(kept));
         }
         identities.delete(key);
       } catch (error) {
