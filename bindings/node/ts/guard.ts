@@ -40,9 +40,9 @@ function keptIdentity(token: string, identity: ServiceIdentity): KeptIdentity {
 }
 
 /**
- * Returns a copy of a kept identity for one caller, so that no caller can change
- * what another one sees, and every caller may change its own, as with a freshly
- * parsed identity. Array claims such as `aud` are copied too.
+ * Returns a copy of a kept identity for one caller, so that a change one caller
+ * makes never reaches another, and every caller may change its own, as with a
+ * freshly parsed identity. Array claims such as `aud` are copied too.
  * NOTE: a claim whose value is an object stays shared between callers.
  */
 function copyIdentity({ identity, arrayClaims }: KeptIdentity): ServiceIdentity {
@@ -76,7 +76,7 @@ export function createGuard(options: GuardOptions): Guard {
   // object would cost more than parsing it did. The map is keyed by the token's
   // last characters, which are signature bytes: V8 hashes a key once per string,
   // and a token of 700 characters or more takes about a microsecond. Each entry
-  // holds the whole token to compare.
+  // contains the whole token to compare.
   const identities = new Map<string, KeptIdentity>();
   const keep = (key: string, token: string, identity: ServiceIdentity): ServiceIdentity => {
     if (identities.size >= IDENTITY_CACHE_CAPACITY) {
