@@ -96,7 +96,7 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken<'_>> {
     })
 }
 
-/// Decodes the header or payload part into a JSON object; `name` says which.
+/// Decodes the header or payload part into a JSON object. `name` names the part in errors.
 pub(crate) fn decode_json_part(part: &str, name: &str) -> Result<Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)

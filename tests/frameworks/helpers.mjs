@@ -22,7 +22,7 @@ const HANDLE_VALUES = Symbol.for("trustline.provider.handleValues");
  */
 export const PROVIDER_ENTRY_POINTS = ["plain values", "Web handle"];
 
-/** The provider as an adapter sees it through `entryPoint`. */
+/** Returns the provider as an adapter reaches it through `entryPoint`. */
 export function providerThrough(provider, entryPoint) {
   return entryPoint === "Web handle" ? { handle: provider.handle } : provider;
 }

@@ -282,7 +282,7 @@ describe("guard checks", () => {
 
   test("one guard checks every header on its own", async () => {
     // The guard skips decoding a header equal to the last one it accepted, so a
-    // sequence of headers on one guard must give the same answers as fresh guards.
+    // sequence of headers on one guard must give the same results as fresh guards.
     const guard = guardFor();
     const claims = validClaims(ISSUER);
 

@@ -323,7 +323,7 @@ impl NativeProvider {
 
     /// Handles the request on the JavaScript thread when the core can do so without I/O
     /// (see `Provider::handle_local`); returns `null` when `handle` must be used. An
-    /// RS256 signature is computed here only when `idle` says that no other request is
+    /// RS256 signature is computed here only when `idle` is true: no other request is
     /// waiting for this thread.
     #[napi]
     pub fn handle_local(&self, method: String, url: String, headers: String, body: Buffer, idle: bool) -> Option<String> {

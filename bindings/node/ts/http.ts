@@ -103,7 +103,7 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
  */
 export const HANDLE_VALUES = Symbol.for("trustline.provider.handleValues");
 
-/** Answers a request given as plain values, with the limits of `handle`. */
+/** Handles a request given as plain values, with the limits of `handle`. */
 export type ValuesHandler = (request: NativeHttpRequest) => Promise<NativeHttpResponse>;
 
 /**

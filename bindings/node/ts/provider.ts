@@ -60,16 +60,16 @@ export function createProvider(options: ProviderOptions): Provider {
     throw toAuthError(error);
   }
 
-  // Requests that entered `handle` and have no response yet. When this is the only one, an
-  // RS256 signature (about 0.25 ms) is cheaper here than the hop to a worker thread;
-  // with others waiting, signing moves to the workers to keep this thread free.
+  // Requests that entered `handle` and have no response yet. For a lone request, an
+  // RS256 signature (about 0.25 ms) costs less here than the hop to a worker thread.
+  // With others waiting, signing moves to the workers, so this thread stays free.
   let pending = 0;
 
   const respond = (request: NativeHttpRequest): NativeHttpResponse | Promise<NativeHttpResponse> => {
     const { method, url, body } = request;
     const headers = headerBlock(request.headers);
     // The addon handles the request on this thread when that needs no I/O (local
-    // storage and a cached key); otherwise it returns null and the async path does the work.
+    // storage and a cached key). Otherwise it returns null, and `handle` does the work.
     const local = native.handleLocal(method, url, headers, body, pending === 1);
     if (local !== null) {
       return responseFromWire(local);

@@ -32,8 +32,8 @@ pub(crate) struct CachedToken {
 }
 
 /// How many of a token's last bytes are hashed to place it in the cache. They are
-/// signature bytes, which differ between tokens; hashing all 700 bytes or more of a
-/// token would cost several times as much. Lookups still compare whole tokens.
+/// signature bytes, which differ between tokens, and hashing all 700 bytes or more of
+/// a token would cost several times as much. Lookups still compare whole tokens.
 const HASHED_SUFFIX_BYTES: usize = 32;
 
 struct Slot {
@@ -48,7 +48,7 @@ struct Entries {
     /// Each token with its hash, oldest first.
     insertion_order: VecDeque<(Arc<str>, u64)>,
     /// Hashes of tokens verified once and not cached yet, with their order, oldest
-    /// first; bounded like the cache.
+    /// first. Bounded like the cache.
     verified_once: HashTable<u64>,
     verified_once_order: VecDeque<u64>,
 }
@@ -76,8 +76,8 @@ impl Entries {
     }
 }
 
-/// The hash is foldhash with a per-process random seed, which is enough here: only
-/// tokens with a valid signature are inserted.
+/// The hash is foldhash with a per-process random seed, which is enough here because
+/// only tokens with a valid signature are inserted.
 #[derive(Default)]
 pub(crate) struct VerifiedCache {
     entries: Mutex<Entries>,

@@ -158,9 +158,9 @@ impl KeyStore {
         Ok(())
     }
 
-    /// Whether the cached key that signs now may sign on the caller's thread. `false`
-    /// when nothing is cached yet, so that the first request, which may generate a key,
-    /// runs off the caller's thread.
+    /// Returns whether the cached key that signs now may sign on the caller's thread:
+    /// `false` when nothing is cached yet, so that the first request, which may
+    /// generate a key, runs off the caller's thread.
     pub(crate) fn cached_signing_allows(&self, signing: LocalSigning) -> bool {
         self.cached()
             .and_then(|snapshot| select_signing_key(&snapshot.keys, Timestamp::now()))

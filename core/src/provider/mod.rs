@@ -25,7 +25,7 @@ use crate::storage::{RevokedToken, Storage};
 use crate::time::Timestamp;
 use keys::KeyStore;
 
-/// Which signatures [`Provider::handle_local`] may compute on the caller's thread.
+/// The signatures that [`Provider::handle_local`] may compute on the caller's thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LocalSigning {
     /// ES256 only, which costs about as much as the rest of the request.
