@@ -80,7 +80,7 @@ export async function preparedRate(operation, makeInput, { seconds, concurrency 
 /**
  * Calls each operation once per item, alternating between the operations every
  * `chunk` items and rotating which goes first, so that a burst of noise on the
- * shared machine slows them alike; returns items per second for each, by name.
+ * shared machine slows them alike. Returns items per second for each, by name.
  * A `batches` entry takes a count, does that much work itself, and returns the
  * nanoseconds per item it measured (a Rust loop, with no JavaScript in between).
  */

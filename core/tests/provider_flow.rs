@@ -370,7 +370,7 @@ async fn handle_local_signs_rs256_only_when_allowed() {
         let light = provider.handle_local(&request, LocalSigning::Es256Only);
         assert_eq!(light.is_some(), algorithm == Algorithm::Es256, "{algorithm}");
 
-        let response = provider.handle_local(&request, LocalSigning::Any).expect("answered locally");
+        let response = provider.handle_local(&request, LocalSigning::Any).expect("handled on the calling thread");
         let token = access_token(&response);
         assert_eq!(decode_part(&token, 0)["alg"], algorithm.as_str());
         guard_for(&provider, |_| {}).verify(&token).await.expect("verifies");

@@ -219,7 +219,7 @@ for (const { name, express, major } of EXPRESS_VERSIONS) {
         const parsed = await start({ setUp: (a) => a.use(express.urlencoded({ extended: false, limit: "1mb" })) });
         t.after(() => Promise.all([raw.close(), parsed.close()]));
 
-        // Past its own `limit`, body-parser responds before the provider sees the request.
+        // Past its own `limit`, body-parser responds before the provider receives the request.
         for (const [app, sizes] of [
           [raw, [16 * 1024 + 1, 64 * 1024, 900 * 1024, 8 * 1024 * 1024]],
           [parsed, [16 * 1024 + 1, 64 * 1024, 900 * 1024]],

@@ -31,7 +31,7 @@ pub fn benchmark_raw_sign(algorithm: String, iterations: u32) -> napi::Result<f6
     Ok(started.elapsed().as_nanos() as f64 / f64::from(iterations.max(1)))
 }
 
-/// How many distinct messages the raw verification rate cycles through. A guard sees
+/// How many distinct messages the raw verification rate cycles through. A guard gets
 /// a new token each time, and ECDSA verification of public data takes branches that
 /// depend on it: on this project's 2-core test machine, verifying one ES256 signature
 /// over and over ran about 5% faster than verifying distinct ones.

@@ -314,7 +314,7 @@ impl NativeProvider {
     }
 
     /// Handles a request given as its method, URL, header block (see `http_request`)
-    /// and body; resolves to the response as text (see `wire_response`).
+    /// and body. Resolves to the response as text (see `wire_response`).
     #[napi]
     pub async fn handle(&self, method: String, url: String, headers: String, body: Buffer) -> String {
         let response = self.provider.handle(&http_request(method, url, &headers, &body)).await;
@@ -433,7 +433,7 @@ impl NativeProvider {
 }
 
 /// Builds the core's request. The headers come as one `name: value` line each, which
-/// crosses Node-API several times faster than an array of pairs; Web `Headers` and
+/// crosses Node-API as one string instead of one per name and value. Web `Headers` and
 /// Node.js reject line breaks in names and values, so a line is always one header.
 fn http_request(method: String, url: String, headers: &str, body: &[u8]) -> HttpRequest {
     HttpRequest {

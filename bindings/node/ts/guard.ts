@@ -27,25 +27,25 @@ const IDENTITY_KEY_LENGTH = 32;
 /** A space before the identity JSON: the addon had verified the token before. */
 const VERIFIED_BEFORE_MARK = 0x20;
 
-interface KeptIdentity {
+interface CachedIdentity {
   token: string;
   identity: ServiceIdentity;
   /** Names of the claims whose values are arrays, such as `aud`. */
   arrayClaims: string[];
 }
 
-function keptIdentity(token: string, identity: ServiceIdentity): KeptIdentity {
+function cachedIdentity(token: string, identity: ServiceIdentity): CachedIdentity {
   const arrayClaims = Object.keys(identity.raw).filter((name) => Array.isArray(identity.raw[name]));
   return { token, identity, arrayClaims };
 }
 
 /**
- * Returns a copy of a kept identity for one caller, so that a change one caller
+ * Returns a copy of a cached identity for one caller, so that a change one caller
  * makes never reaches another, and every caller may change its own, as with a
  * freshly parsed identity. Array claims such as `aud` are copied too.
  * NOTE: a claim whose value is an object stays shared between callers.
  */
-function copyIdentity({ identity, arrayClaims }: KeptIdentity): ServiceIdentity {
+function copyIdentity({ identity, arrayClaims }: CachedIdentity): ServiceIdentity {
   const raw = { ...identity.raw };
   for (const name of arrayClaims) {
     raw[name] = [...(raw[name] as unknown[])];
@@ -77,14 +77,14 @@ export function createGuard(options: GuardOptions): Guard {
   // last characters, which are signature bytes: V8 hashes a key once per string,
   // and a token of 700 characters or more takes about a microsecond. Each entry
   // contains the whole token to compare.
-  const identities = new Map<string, KeptIdentity>();
-  const keep = (key: string, token: string, identity: ServiceIdentity): ServiceIdentity => {
+  const identities = new Map<string, CachedIdentity>();
+  const remember = (key: string, token: string, identity: ServiceIdentity): ServiceIdentity => {
     if (identities.size >= IDENTITY_CACHE_CAPACITY) {
       identities.delete(identities.keys().next().value as string);
     }
-    const kept = keptIdentity(token, identity);
-    identities.set(key, kept);
-    return copyIdentity(kept);
+    const cached = cachedIdentity(token, identity);
+    identities.set(key, cached);
+    return copyIdentity(cached);
   };
 
   const verify = (token: string): Promise<ServiceIdentity> => {
@@ -100,12 +100,12 @@ export function createGuard(options: GuardOptions): Guard {
     // A token verified before: the addon still checks expiry and storage
     // (revocation, disable, cutoff), and this side keeps the identity object.
     const key = token.slice(-IDENTITY_KEY_LENGTH);
-    const kept = identities.get(key);
-    const seenBefore = kept !== undefined && kept.token === token;
+    const cached = identities.get(key);
+    const seenBefore = cached !== undefined && cached.token === token;
     if (seenBefore) {
       try {
         if (native.revalidate(token)) {
-          return Promise.resolve(copyIdentity(kept));
+          return Promise.resolve(copyIdentity(cached));
         }
         identities.delete(key);
       } catch (error) {
@@ -119,7 +119,7 @@ export function createGuard(options: GuardOptions): Guard {
     // returns the identity from its own cache when it verified the token before.
     const settle = (json: string): ServiceIdentity => {
       const identity = JSON.parse(json) as ServiceIdentity;
-      return json.charCodeAt(0) === VERIFIED_BEFORE_MARK && !seenBefore ? keep(key, token, identity) : identity;
+      return json.charCodeAt(0) === VERIFIED_BEFORE_MARK && !seenBefore ? remember(key, token, identity) : identity;
     };
     try {
       const json = native.verifyLocal(token);

@@ -21,6 +21,9 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  */
 export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 
+/** How many bytes of a body are read: one past the limit, so that the core can reject it. */
+export const REQUEST_BODY_READ_BYTES = MAX_REQUEST_BODY_BYTES + 1;
+
 /**
  * How many bytes past the limit are still read and dropped in the background,
  * so that a client that is still sending its body receives the 413 rather
@@ -38,7 +41,7 @@ export async function requestToNative(request: Request): Promise<NativeHttpReque
     throw new TypeError(`handle() expects a Web Fetch API Request, got ${describe(request)}`);
   }
 
-  const body = await readBodyUpTo(request, MAX_REQUEST_BODY_BYTES + 1);
+  const body = await readBodyUpTo(request, REQUEST_BODY_READ_BYTES);
   return {
     method: request.method,
     url: request.url,

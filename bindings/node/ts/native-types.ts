@@ -179,7 +179,7 @@ export interface NativeRotateKeyInput {
 
 export interface NativeProvider {
   /**
-   * Handles a request. `headers` has one `name: value` line per header; the
+   * Handles a request. `headers` has one `name: value` line per header, and the
    * response comes as text (see `responseFromWire`).
    */
   handle(method: string, url: string, headers: string, body: Buffer): Promise<string>;

@@ -528,7 +528,7 @@ pub(super) fn promotion(client: &ServiceClient, now: Timestamp) -> Option<Client
 /// call per token.
 fn new_jti(now: Timestamp) -> Result<String, Error> {
     let mut random = [0u8; 10];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| Error::internal("the random number generator failed"))?;
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| Error::internal("the random number generator failed to produce a jti: retry the request"))?;
     let millis = u64::try_from(now.as_millis()).unwrap_or_default();
     Ok(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string())
 }

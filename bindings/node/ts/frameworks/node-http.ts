@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
-import { HANDLE_VALUES, MAX_REQUEST_BODY_BYTES, type ValuesHandler } from "../http.js";
+import { HANDLE_VALUES, REQUEST_BODY_READ_BYTES, type ValuesHandler } from "../http.js";
 import type { NativeHttpRequest, NativeHttpResponse, WireHeaders } from "../native-types.js";
 
 /** Headers that describe the original transfer, which a rebuilt body no longer matches. */
@@ -46,7 +46,7 @@ export async function valuesRequestFromNode(
   const headers: WireHeaders = [...combined];
 
   const method = raw.method ?? "GET";
-  const limit = MAX_REQUEST_BODY_BYTES + 1;
+  const limit = REQUEST_BODY_READ_BYTES;
   let bytes: Buffer;
   if (BODILESS_METHODS.has(method) || body === null) {
     bytes = Buffer.alloc(0);
